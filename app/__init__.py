@@ -1,0 +1,1 @@
+"""Health Innovation Exchange: challenges, innovations and their spread across the NHS."""

@@ -1,0 +1,121 @@
+"""RFC 9457 problem details for every failure of the JSON API."""
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.errors import DomainError, FieldError
+
+log = logging.getLogger(__name__)
+
+MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://hie.nhs.uk/problems/"
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An error, as RFC 9457 problem details."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": f"{TYPE_BASE}move-not-allowed",
+                    "title": "Move not allowed",
+                    "status": 409,
+                    "detail": "The gate of `co_design` is not met. Missing: Evidence reviewed.",
+                    "missing": ["evidence_reviewed"],
+                }
+            ]
+        },
+    )
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldProblem] | None = None
+
+
+def problem(status: int, title: str, detail: str, slug: str, **extra: Any) -> JSONResponse:
+    body = {"type": TYPE_BASE + slug, "title": title, "status": status, "detail": detail, **extra}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def from_domain_error(exc: DomainError) -> JSONResponse:
+    extra = dict(exc.extra)
+    errors = getattr(exc, "errors", None)
+    if errors is not None:
+        extra["errors"] = errors
+    return problem(exc.status, exc.title, exc.detail, exc.slug, **extra)
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+async def _domain(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return from_domain_error(exc)
+
+
+async def _validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [FieldError(_field(e["loc"]), e["msg"]) for e in exc.errors()]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return problem(422, "Invalid input", detail, "validation", errors=errors)
+
+
+async def _http(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    title = HTTPStatus(exc.status_code).phrase
+    response = problem(exc.status_code, title, str(exc.detail), title.lower().replace(" ", "-"))
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(500, "Internal error", "Something went wrong on our side. Nothing was saved.", "internal")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+_DESCRIPTIONS = {
+    401: "No API key, or a revoked or unknown one.",
+    403: "The key may not do this.",
+    404: "No such record, or the caller may not see it.",
+    409: "The rules refuse it (a pipeline move names the missing gate items) or it already exists.",
+    412: "The If-Match ETag is stale; the problem carries the current `etag`.",
+    422: "Invalid input: `errors` lists every field. Nothing was written.",
+    428: "The request needs an If-Match header with the ETag last read.",
+    500: "Unexpected error. Nothing was saved.",
+}
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The problem responses a route declares in OpenAPI (401, 422 and 500 always)."""
+    codes = sorted({401, 422, 500, *statuses})
+    ref = {"$ref": "#/components/schemas/Problem"}
+    return {
+        code: {"description": _DESCRIPTIONS[code], "content": {MEDIA_TYPE: {"schema": ref}}}
+        for code in codes
+    }

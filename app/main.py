@@ -1,0 +1,68 @@
+"""The application: the JSON API and the health probes over one database.
+
+`create_app` composes the parts so that each could be served alone."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio.to_thread
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from app import api
+from app.api import health, problems
+from app.config import Settings, get_settings
+from app.db import Database
+
+DESCRIPTION = """
+The Health Innovation Exchange's API for partner Health Innovation Networks
+and seeding scripts: organisations, innovations, challenges, and adoptions
+moving through the adoption pipeline, with their history and spread.
+
+Authenticate with `Authorization: Bearer <api key>`. Errors are RFC 9457
+problem details. Lists are keyset-paginated (`limit`, `cursor`,
+`next_cursor`). Every single resource carries an `ETag`; `PATCH`, `DELETE`
+and stage moves need `If-Match`.
+"""
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    database = database or Database(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threadpool_size
+        yield
+        database.dispose()
+
+    app = FastAPI(
+        title="Health Innovation Exchange API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(api.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    logging.basicConfig(level=settings.log_level.upper())
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema, plus the Problem schema the error responses refer to."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        problem = problems.Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(problem.pop("$defs", {}))
+        components["Problem"] = problem
+        app.openapi_schema = schema
+    return app.openapi_schema

@@ -1,0 +1,242 @@
+"""Adoptions: one innovation at one adopting organisation.
+
+Seen in full by the adopting organisation, the innovation's supplier, every
+facilitator and admins; anyone else is told it does not exist. Changed by the
+adopting organisation, the facilitators of its region and admins."""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
+
+from app.auth import Principal
+from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.models.adoption import Adoption, AdoptionCreate, AdoptionPublic, AdoptionUpdate, Lead
+from app.models.challenge import Challenge
+from app.models.innovation import Innovation
+from app.models.organisation import Organisation
+from app.models.transition import Transition
+from app.models.vocabulary import IDENTIFIED, InnovationStatus
+from app.services import events, organisations, pipeline, records
+from app.services.pagination import Page, PageRequest, keyset
+
+REF = "An adoption of this innovation at this organisation, or with this external_ref,"
+
+
+@dataclass(frozen=True)
+class AdoptionFilters:
+    innovation_id: uuid.UUID | None = None
+    organisation_id: uuid.UUID | None = None
+    challenge_id: uuid.UUID | None = None
+    stage: str | None = None
+    region: str | None = None
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """An adoption with the two facts its rights depend on."""
+
+    adoption: Adoption
+    supplier_id: uuid.UUID
+    adopter_region: str | None
+
+
+def to_public(stages: pipeline.Stages, adoption: Adoption) -> AdoptionPublic:
+    lead = (
+        Lead(name=adoption.lead_name, email=adoption.lead_email)
+        if adoption.lead_name and adoption.lead_email
+        else None
+    )
+    return AdoptionPublic.model_validate(
+        {
+            **adoption.model_dump(),
+            "lead": lead,
+            "gate_status": pipeline.gate_status(stages, adoption),
+        }
+    )
+
+
+def _can_see(principal: Principal, adoption: Adoption, supplier_id: uuid.UUID) -> bool:
+    return principal.is_exchange_staff or principal.organisation_id in (
+        adoption.organisation_id,
+        supplier_id,
+    )
+
+
+def get(
+    session: Session, principal: Principal, adoption_id: uuid.UUID, *, for_update: bool = False
+) -> Loaded:
+    """Load an adoption the caller may see; `for_update` locks its row until
+    the transaction ends (PostgreSQL; SQLite's writers already hold the lock)."""
+    stmt = (
+        select(Adoption, Innovation.supplier_id, Organisation.region)
+        .join(Innovation, col(Innovation.id) == Adoption.innovation_id)
+        .join(Organisation, col(Organisation.id) == Adoption.organisation_id)
+        .where(Adoption.id == adoption_id)
+    )
+    if for_update:
+        stmt = stmt.with_for_update(of=Adoption)  # type: ignore[arg-type]
+    row = session.exec(stmt).first()
+    if row is None or not _can_see(principal, row[0], row[1]):
+        raise NotFound("adoption")
+    return Loaded(*row)
+
+
+def list_(
+    session: Session, principal: Principal, filters: AdoptionFilters, page: PageRequest
+) -> Page[AdoptionPublic]:
+    stmt = select(Adoption)
+    if not principal.is_exchange_staff:
+        supplied = select(Innovation.id).where(Innovation.supplier_id == principal.organisation_id)
+        stmt = stmt.where(
+            or_(
+                col(Adoption.organisation_id) == principal.organisation_id,
+                col(Adoption.innovation_id).in_(supplied),
+            )
+        )
+    for field in ("innovation_id", "organisation_id", "challenge_id", "stage"):
+        value = getattr(filters, field)
+        if value is not None:
+            stmt = stmt.where(getattr(Adoption, field) == value)
+    if filters.region is not None:
+        in_region = select(Organisation.id).where(Organisation.region == filters.region)
+        stmt = stmt.where(col(Adoption.organisation_id).in_(in_region))
+    stages = pipeline.stages(session)
+    return keyset(
+        session, stmt, col(Adoption.id), page, lambda adoption: to_public(stages, adoption)
+    )
+
+
+def record_event(
+    session: Session,
+    principal: Principal,
+    type: str,
+    adoption: Adoption,
+    supplier_id: uuid.UUID,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    data = to_public(pipeline.stages(session), adoption).model_dump(mode="json")
+    events.record(
+        session,
+        principal,
+        type,
+        ("adoption", adoption.id),
+        {**data, **(extra or {})},
+        restricted=True,
+        orgs=(adoption.organisation_id, supplier_id),
+    )
+
+
+def _require_challenge(session: Session, challenge_id: uuid.UUID | None) -> None:
+    if challenge_id is not None and session.get(Challenge, challenge_id) is None:
+        raise ValidationFailed.field("body.challenge_id", "No challenge with this id.")
+
+
+def create(session: Session, principal: Principal, data: AdoptionCreate) -> Loaded:
+    innovation = session.get(Innovation, data.innovation_id)
+    if innovation is None or (
+        innovation.status == InnovationStatus.draft
+        and not (principal.is_exchange_staff or principal.organisation_id == innovation.supplier_id)
+    ):
+        raise ValidationFailed.field("body.innovation_id", "No innovation with this id.")
+    if innovation.status == InnovationStatus.archived:
+        raise ValidationFailed.field("body.innovation_id", "This innovation is archived.")
+    adopter = organisations.require(session, data.organisation_id, "body.organisation_id")
+    _require_challenge(session, data.challenge_id)
+    if not (
+        principal.is_admin
+        or principal.organisation_id == adopter.id
+        or principal.facilitates(adopter.region)
+    ):
+        raise Forbidden(
+            "An organisation opens adoptions for itself; facilitators for their region; admins for any."
+        )
+    stages = pipeline.stages(session)
+    pipeline.validate_gate(stages, data.gate)
+    existing = session.exec(
+        select(Adoption.id).where(
+            Adoption.innovation_id == data.innovation_id,
+            Adoption.organisation_id == data.organisation_id,
+        )
+    ).first()
+    if existing is not None:
+        raise Conflict(
+            "This organisation already has an adoption of this innovation.",
+            existing_id=str(existing),
+        )
+    adoption = Adoption(
+        innovation_id=data.innovation_id,
+        organisation_id=data.organisation_id,
+        challenge_id=data.challenge_id,
+        stage=IDENTIFIED,
+        lead_name=data.lead.name if data.lead else None,
+        lead_email=str(data.lead.email) if data.lead else None,
+        gate=pipeline.merge_gate({}, data.gate),
+        notes=data.notes,
+        external_ref=data.external_ref,
+        owner_org_id=principal.organisation_id,
+    )
+    session.add(adoption)
+    records.flush_unique(session, REF)
+    record_event(session, principal, "adoption.created", adoption, innovation.supplier_id)
+    return Loaded(adoption, innovation.supplier_id, adopter.region)
+
+
+def update(
+    session: Session,
+    principal: Principal,
+    loaded: Loaded,
+    data: AdoptionUpdate,
+    expected_version: int | None,
+) -> Adoption:
+    adoption = loaded.adoption
+    if not pipeline.can_move(principal, adoption, loaded.adopter_region):
+        raise Forbidden(
+            "Only the adopting organisation, its region's facilitators and admins change it."
+        )
+    patch = data.model_dump(exclude_unset=True)
+    changes: dict[str, Any] = {}
+    if "gate" in patch:
+        pipeline.validate_gate(pipeline.stages(session), patch["gate"])
+        changes["gate"] = pipeline.merge_gate(adoption.gate, patch["gate"])
+    if "lead" in patch:
+        lead = data.lead
+        changes["lead_name"] = lead.name if lead else None
+        changes["lead_email"] = str(lead.email) if lead else None
+    if "challenge_id" in patch:
+        _require_challenge(session, data.challenge_id)
+        changes["challenge_id"] = data.challenge_id
+    for field in ("notes", "external_ref"):
+        if field in patch:
+            changes[field] = patch[field]
+    records.check_version(adoption, expected_version)
+    if records.apply_changes(adoption, changes):
+        records.touch(adoption)
+        records.flush_unique(session, REF)
+        record_event(session, principal, "adoption.updated", adoption, loaded.supplier_id)
+    return adoption
+
+
+def move(
+    session: Session,
+    principal: Principal,
+    loaded: Loaded,
+    request: pipeline.MoveRequest,
+    expected_version: int | None,
+) -> Transition:
+    """Check the version the client read, then let the pipeline move it."""
+    if not pipeline.can_move(principal, loaded.adoption, loaded.adopter_region):
+        raise Forbidden(
+            "Only the adopting organisation, its region's facilitators and admins move it."
+        )
+    records.check_version(loaded.adoption, expected_version)
+    return pipeline.move(
+        session,
+        principal,
+        loaded.adoption,
+        request,
+        adopter_region=loaded.adopter_region,
+        supplier_id=loaded.supplier_id,
+    )

@@ -1,0 +1,151 @@
+"""Challenges: needs posted by NHS and care organisations."""
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, or_
+from sqlmodel import Session, col, select
+
+from app.auth import Principal
+from app.errors import Forbidden, NotFound, ValidationFailed
+from app.models.challenge import (
+    Challenge,
+    ChallengeCreate,
+    ChallengeFacet,
+    ChallengePublic,
+    ChallengeUpdate,
+    check_ranges,
+)
+from app.models.vocabulary import ChallengeStatus
+from app.services import events, facets, organisations, records, search
+from app.services.pagination import Page, PageRequest, keyset
+
+REF = "A challenge with this external_ref"
+
+
+@dataclass(frozen=True)
+class ChallengeFilters:
+    q: str | None = None
+    status: str | None = None
+    care_setting: str | None = None
+    category: str | None = None
+    owner_id: uuid.UUID | None = None
+
+
+def to_public(challenge: Challenge) -> ChallengePublic:
+    return ChallengePublic.model_validate(challenge, from_attributes=True)
+
+
+def _visible(principal: Principal) -> ColumnElement[bool] | None:
+    """Drafts are seen by their owner, facilitators and admins."""
+    if principal.is_exchange_staff:
+        return None
+    return or_(
+        col(Challenge.status) != ChallengeStatus.draft,
+        col(Challenge.owner_id) == principal.organisation_id,
+    )
+
+
+def can_see(principal: Principal, challenge: Challenge) -> bool:
+    return (
+        challenge.status != ChallengeStatus.draft
+        or principal.is_exchange_staff
+        or principal.organisation_id == challenge.owner_id
+    )
+
+
+def can_change(principal: Principal, challenge: Challenge) -> bool:
+    return principal.is_exchange_staff or principal.organisation_id == challenge.owner_id
+
+
+def get(
+    session: Session, principal: Principal, challenge_id: uuid.UUID, *, for_update: bool = False
+) -> Challenge:
+    challenge = session.get(Challenge, challenge_id, with_for_update=for_update)
+    if challenge is None or not can_see(principal, challenge):
+        raise NotFound("challenge")
+    return challenge
+
+
+def list_(
+    session: Session, principal: Principal, filters: ChallengeFilters, page: PageRequest
+) -> Page[ChallengePublic]:
+    stmt = select(Challenge)
+    visible = _visible(principal)
+    if visible is not None:
+        stmt = stmt.where(visible)
+    if filters.status is not None:
+        stmt = stmt.where(Challenge.status == filters.status)
+    if filters.owner_id is not None:
+        stmt = stmt.where(Challenge.owner_id == filters.owner_id)
+    for facet in ("category", "care_setting"):
+        value = getattr(filters, facet)
+        if value is not None:
+            stmt = stmt.where(
+                facets.has(ChallengeFacet, "challenge_id", Challenge.id, facet, value)
+            )
+    if filters.q:
+        stmt = stmt.where(search.matches(session, "challenges", filters.q))
+    return keyset(session, stmt, col(Challenge.id), page, to_public)
+
+
+def _record(session: Session, principal: Principal, type: str, challenge: Challenge) -> None:
+    events.record(session, principal, type, ("challenge", challenge.id), to_public(challenge))
+
+
+def create(session: Session, principal: Principal, data: ChallengeCreate) -> Challenge:
+    organisations.require(session, data.owner_id, "body.owner_id")
+    if not (principal.is_exchange_staff or principal.organisation_id == data.owner_id):
+        raise Forbidden(
+            "An organisation posts challenges for itself; facilitators and admins for anyone."
+        )
+    challenge = Challenge(**data.model_dump(), owner_org_id=principal.organisation_id)
+    session.add(challenge)
+    records.flush_unique(session, REF)
+    facets.sync(session, ChallengeFacet, "challenge_id", challenge)
+    _record(session, principal, "challenge.created", challenge)
+    return challenge
+
+
+def update(
+    session: Session,
+    principal: Principal,
+    challenge: Challenge,
+    data: ChallengeUpdate,
+    expected_version: int | None,
+) -> Challenge:
+    if not can_change(principal, challenge):
+        raise Forbidden("Only the owner, facilitators and admins change a challenge.")
+    changes = data.model_dump(exclude_unset=True)
+    if "owner_id" in changes:
+        organisations.require(session, changes["owner_id"], "body.owner_id")
+        if not principal.is_exchange_staff:
+            raise Forbidden("Only facilitators and admins give a challenge to another owner.")
+    records.check_version(challenge, expected_version)
+    merged = ChallengeUpdate.model_construct(**{**to_public(challenge).model_dump(), **changes})
+    try:
+        check_ranges(merged)
+    except ValueError as exc:
+        raise ValidationFailed.field("body", str(exc)) from exc
+    changed = records.apply_changes(challenge, changes)
+    if changed:
+        records.touch(challenge)
+        records.flush_unique(session, REF)
+        if set(changed) & set(facets.FACETS):
+            facets.sync(session, ChallengeFacet, "challenge_id", challenge)
+        _record(session, principal, "challenge.updated", challenge)
+    return challenge
+
+
+def withdraw(
+    session: Session, principal: Principal, challenge: Challenge, expected_version: int | None
+) -> Challenge:
+    if not can_change(principal, challenge):
+        raise Forbidden("Only the owner, facilitators and admins withdraw a challenge.")
+    records.check_version(challenge, expected_version)
+    if challenge.status != ChallengeStatus.withdrawn:
+        challenge.status = ChallengeStatus.withdrawn
+        records.touch(challenge)
+        session.flush()
+        _record(session, principal, "challenge.withdrawn", challenge)
+    return challenge

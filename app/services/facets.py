@@ -1,0 +1,33 @@
+"""Categories and care settings kept as rows beside the record's own JSON
+lists, so that a filter on either is an index lookup."""
+
+from typing import Any
+
+from sqlalchemy import delete, exists, insert
+from sqlmodel import Session, SQLModel, col
+
+FACETS = ("categories", "care_settings")
+FACET_NAMES = {"categories": "category", "care_settings": "care_setting"}
+
+
+def sync(session: Session, facet_model: type[SQLModel], owner_field: str, record: Any) -> None:
+    owner = getattr(facet_model, owner_field)
+    session.execute(delete(facet_model).where(owner == record.id))
+    rows = [
+        {"facet": FACET_NAMES[field], "value": value, owner_field: record.id}
+        for field in FACETS
+        for value in dict.fromkeys(getattr(record, field))
+    ]
+    if rows:
+        session.execute(insert(facet_model), rows)
+
+
+def has(
+    facet_model: type[SQLModel], owner_field: str, owner_id: Any, facet: str, value: str
+) -> Any:
+    """A WHERE clause: the record has `value` among its `facet`s."""
+    return exists().where(
+        col(facet_model.facet) == facet,
+        col(facet_model.value) == value,
+        getattr(facet_model, owner_field) == owner_id,
+    )

@@ -1,0 +1,160 @@
+"""Innovation records, kept by suppliers (and facilitators and admins)."""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, or_
+from sqlmodel import Session, col, select
+
+from app.auth import Principal
+from app.errors import Forbidden, NotFound
+from app.models.innovation import (
+    Innovation,
+    InnovationCreate,
+    InnovationFacet,
+    InnovationPublic,
+    InnovationUpdate,
+)
+from app.models.vocabulary import InnovationStatus
+from app.services import events, facets, organisations, records, search
+from app.services.pagination import Page, PageRequest, keyset
+
+REF = "An innovation with this external_ref"
+
+
+@dataclass(frozen=True)
+class InnovationFilters:
+    q: str | None = None
+    category: str | None = None
+    care_setting: str | None = None
+    status: str | None = None
+    maturity: str | None = None
+    supplier_id: uuid.UUID | None = None
+    origin_sector: str | None = None
+
+
+def to_public(innovation: Innovation) -> InnovationPublic:
+    return InnovationPublic.model_validate(innovation, from_attributes=True)
+
+
+def _visible(principal: Principal) -> ColumnElement[bool] | None:
+    """Drafts are seen by their supplier, facilitators and admins."""
+    if principal.is_exchange_staff:
+        return None
+    return or_(
+        col(Innovation.status) != InnovationStatus.draft,
+        col(Innovation.supplier_id) == principal.organisation_id,
+    )
+
+
+def can_see(principal: Principal, innovation: Innovation) -> bool:
+    return (
+        innovation.status != InnovationStatus.draft
+        or principal.is_exchange_staff
+        or principal.organisation_id == innovation.supplier_id
+    )
+
+
+def can_change(principal: Principal, innovation: Innovation) -> bool:
+    return principal.is_exchange_staff or principal.organisation_id == innovation.supplier_id
+
+
+def get(
+    session: Session, principal: Principal, innovation_id: uuid.UUID, *, for_update: bool = False
+) -> Innovation:
+    innovation = session.get(Innovation, innovation_id, with_for_update=for_update)
+    if innovation is None or not can_see(principal, innovation):
+        raise NotFound("innovation")
+    return innovation
+
+
+def list_(
+    session: Session, principal: Principal, filters: InnovationFilters, page: PageRequest
+) -> Page[InnovationPublic]:
+    stmt = select(Innovation)
+    visible = _visible(principal)
+    if visible is not None:
+        stmt = stmt.where(visible)
+    for field in ("status", "maturity", "supplier_id", "origin_sector"):
+        value = getattr(filters, field)
+        if value is not None:
+            stmt = stmt.where(getattr(Innovation, field) == value)
+    for facet in ("category", "care_setting"):
+        value = getattr(filters, facet)
+        if value is not None:
+            stmt = stmt.where(
+                facets.has(InnovationFacet, "innovation_id", Innovation.id, facet, value)
+            )
+    if filters.q:
+        stmt = stmt.where(search.matches(session, "innovations", filters.q))
+    return keyset(session, stmt, col(Innovation.id), page, to_public)
+
+
+# Fields kept as JSON or text: nested models and URLs are stored in JSON form.
+JSON_FIELDS = {"evidence", "regulatory", "website"}
+
+
+def _values(data: InnovationCreate | InnovationUpdate, *, partial: bool) -> dict[str, Any]:
+    values = data.model_dump(exclude_unset=partial)
+    json_fields = JSON_FIELDS & values.keys()
+    values.update(data.model_dump(mode="json", include=json_fields, exclude_unset=partial))
+    return values
+
+
+def _record(session: Session, principal: Principal, type: str, innovation: Innovation) -> None:
+    events.record(session, principal, type, ("innovation", innovation.id), to_public(innovation))
+
+
+def create(session: Session, principal: Principal, data: InnovationCreate) -> Innovation:
+    organisations.require(session, data.supplier_id, "body.supplier_id")
+    if not (principal.is_exchange_staff or principal.organisation_id == data.supplier_id):
+        raise Forbidden(
+            "A supplier creates innovations for itself; facilitators and admins for anyone."
+        )
+    values = _values(data, partial=False)
+    innovation = Innovation(**values, owner_org_id=principal.organisation_id)
+    session.add(innovation)
+    records.flush_unique(session, REF)
+    facets.sync(session, InnovationFacet, "innovation_id", innovation)
+    _record(session, principal, "innovation.created", innovation)
+    return innovation
+
+
+def update(
+    session: Session,
+    principal: Principal,
+    innovation: Innovation,
+    data: InnovationUpdate,
+    expected_version: int | None,
+) -> Innovation:
+    if not can_change(principal, innovation):
+        raise Forbidden("Only the supplier, facilitators and admins change an innovation.")
+    changes = _values(data, partial=True)
+    if "supplier_id" in changes:
+        organisations.require(session, changes["supplier_id"], "body.supplier_id")
+        if not principal.is_exchange_staff:
+            raise Forbidden("Only facilitators and admins move an innovation to another supplier.")
+    records.check_version(innovation, expected_version)
+    changed = records.apply_changes(innovation, changes)
+    if changed:
+        records.touch(innovation)
+        records.flush_unique(session, REF)
+        if set(changed) & set(facets.FACETS):
+            facets.sync(session, InnovationFacet, "innovation_id", innovation)
+        _record(session, principal, "innovation.updated", innovation)
+    return innovation
+
+
+def archive(
+    session: Session, principal: Principal, innovation: Innovation, expected_version: int | None
+) -> Innovation:
+    if not can_change(principal, innovation):
+        raise Forbidden("Only the supplier, facilitators and admins archive an innovation.")
+    records.check_version(innovation, expected_version)
+    if innovation.status != InnovationStatus.archived:
+        innovation.status = InnovationStatus.archived
+        records.touch(innovation)
+        session.flush()
+        _record(session, principal, "innovation.archived", innovation)
+    return innovation

@@ -1,0 +1,93 @@
+"""Organisations: NHS trusts, ICBs, practices, suppliers, networks and the rest."""
+
+import uuid
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, func, select
+
+from app.auth import Principal
+from app.errors import Forbidden, NotFound, ValidationFailed
+from app.models.organisation import (
+    Organisation,
+    OrganisationCreate,
+    OrganisationPublic,
+    OrganisationUpdate,
+)
+from app.services import events, records
+from app.services.pagination import Page, PageRequest, keyset
+
+
+@dataclass(frozen=True)
+class OrganisationFilters:
+    kind: str | None = None
+    region: str | None = None
+    q: str | None = None
+
+
+def to_public(org: Organisation) -> OrganisationPublic:
+    return OrganisationPublic.model_validate(org, from_attributes=True)
+
+
+def get(session: Session, organisation_id: uuid.UUID, *, for_update: bool = False) -> Organisation:
+    """`for_update` locks the row until the transaction ends, so that the
+    version a writer checked is still the version it changes."""
+    org = session.get(Organisation, organisation_id, with_for_update=for_update)
+    if org is None:
+        raise NotFound("organisation")
+    return org
+
+
+def require(session: Session, organisation_id: uuid.UUID, field: str) -> Organisation:
+    """The organisation a request refers to, or a 422 on the field that named it."""
+    org = session.get(Organisation, organisation_id)
+    if org is None:
+        raise ValidationFailed.field(field, "No organisation with this id.")
+    return org
+
+
+def list_(
+    session: Session, filters: OrganisationFilters, page: PageRequest
+) -> Page[OrganisationPublic]:
+    stmt = select(Organisation)
+    if filters.kind:
+        stmt = stmt.where(Organisation.kind == filters.kind)
+    if filters.region:
+        stmt = stmt.where(Organisation.region == filters.region)
+    if filters.q:
+        stmt = stmt.where(
+            func.lower(Organisation.name).contains(filters.q.lower(), autoescape=True)
+        )
+    return keyset(session, stmt, col(Organisation.id), page, to_public)
+
+
+def _record(session: Session, principal: Principal | None, type: str, org: Organisation) -> None:
+    events.record(session, principal, type, ("organisation", org.id), to_public(org))
+
+
+def create(session: Session, principal: Principal | None, data: OrganisationCreate) -> Organisation:
+    """Admins only; `principal` None is the command line."""
+    if principal is not None:
+        principal.require_admin()
+    owner = principal.organisation_id if principal else None
+    org = Organisation.model_validate(data, update={"owner_org_id": owner})
+    session.add(org)
+    records.flush_unique(session, "An organisation with this ODS code or external_ref")
+    _record(session, principal, "organisation.created", org)
+    return org
+
+
+def update(
+    session: Session,
+    principal: Principal,
+    org: Organisation,
+    data: OrganisationUpdate,
+    expected_version: int | None,
+) -> Organisation:
+    if not (principal.is_admin or principal.organisation_id == org.id):
+        raise Forbidden("Only admins and the organisation itself may change it.")
+    records.check_version(org, expected_version)
+    if records.apply_changes(org, data.model_dump(exclude_unset=True)):
+        records.touch(org)
+        records.flush_unique(session, "An organisation with this ODS code or external_ref")
+        _record(session, principal, "organisation.updated", org)
+    return org
