@@ -77,6 +77,10 @@ def seed(demo: Annotated[bool, typer.Option("--demo", help="Load the demonstrati
         counts = demo_data.seed(session)
     for kind, count in counts.items():
         err.print(f"{kind}: {count} new")
+    if get_settings().environment == "development":
+        err.print("Demo sign-ins (development only):", markup=False)
+        for who, email, password in demo_data.demo_sign_ins():
+            err.print(f"  {who}: {email} / {password}", markup=False, highlight=False, soft_wrap=True)
     print(f"seeded {sum(counts.values())} new records")
 
 

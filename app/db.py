@@ -8,8 +8,9 @@ whose transactions begin `DEFERRED`, so readers never queue behind writers.
 PostgreSQL needs neither trick: one engine serves both.
 """
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,16 @@ from sqlmodel import Session
 from app.config import Settings
 
 
-def _sqlite_engine(settings: Settings, begin: str) -> Engine:
-    url = make_url(settings.database_url)
-    if url.database and url.database != ":memory:":
+def make_sqlite_folder(database_url: str) -> None:
+    """A SQLite file's folder must exist before anything connects to it."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_engine(settings: Settings, begin: str) -> Engine:
+    make_sqlite_folder(settings.database_url)
+    url = make_url(settings.database_url)
     engine = create_engine(
         url,
         connect_args={
@@ -92,3 +99,28 @@ class Database:
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()
+
+
+class Admission:
+    """Admits requests to the database so that none can wait on another
+    forever. A request holds its connection across several hops between the
+    event loop and the thread pool; so it is let in only when the pool has a
+    connection for it (no thread ever blocks on an empty pool while the
+    requests that would free one wait for a thread), and on SQLite only one
+    writer per process at a time (no thread busy-waits on the write lock
+    that another request of the same process holds while it waits for a
+    thread). Both waits happen on the event loop, holding nothing."""
+
+    def __init__(self, database: Database) -> None:
+        settings = database.settings
+        self._slots = asyncio.Semaphore(settings.db_pool_size * 2)
+        self._writer = asyncio.Lock() if settings.is_sqlite else None
+
+    @asynccontextmanager
+    async def admit(self, *, write: bool) -> AsyncIterator[None]:
+        async with self._slots:
+            if write and self._writer is not None:
+                async with self._writer:
+                    yield
+            else:
+                yield
