@@ -1,28 +1,13 @@
-"""Alembic's environment: the models' metadata is the target, and objects
-only one database has (FTS5 tables, the `tsvector` column) are left out of
-the comparison, since the models do not describe them."""
-
-from typing import Any
+"""Alembic's environment: the models' metadata is the target."""
 
 from alembic import context
 from sqlalchemy import create_engine, pool
 
 from app.config import get_settings
+from app.migrations import include_object
 from app.models import metadata
 
 config = context.config
-
-# Made by raw SQL in the migrations, invisible to the models.
-DIALECT_ONLY = {"search_vector", "ix_innovations_search_vector", "ix_challenges_search_vector"}
-
-
-def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    if name in DIALECT_ONLY:
-        return False
-    if type_ == "table" and name and (name.endswith("_fts") or "_fts_" in name):
-        return False
-    return True
-
 
 def database_url() -> str:
     return config.get_main_option("sqlalchemy.url") or get_settings().database_url

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.auth import Principal
-from app.db import Database
+from app.db import Admission, Database
 from app.errors import PreconditionRequired, Unauthenticated
 from app.models import Challenge, Innovation, Organisation
 from app.models.vocabulary import Scope
@@ -31,13 +31,24 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     commits once they succeed, before the response is sent, or rolls back.
     Reads take SQLite's read engine, writes its write engine."""
     database = get_database(request)
-    session = database.session(write=request.method not in SAFE_METHODS)
-    try:
-        yield session
-        if session.in_transaction() and request.method not in SAFE_METHODS:
-            await run_in_threadpool(session.commit)
-    finally:
-        await run_in_threadpool(session.close)
+    write = request.method not in SAFE_METHODS
+    async with _admission(request).admit(write=write):
+        session = database.session(write=write)
+        try:
+            yield session
+            if write and session.in_transaction():
+                await run_in_threadpool(session.commit)
+        finally:
+            await run_in_threadpool(session.close)
+
+
+def _admission(request: Request) -> Admission:
+    # Made on first use, inside the event loop that serves the app.
+    state = request.app.state
+    if getattr(state, "admission", None) is None:
+        state.admission = Admission(get_database(request))
+    admission: Admission = state.admission
+    return admission
 
 
 # "function" scope: the commit above happens before the response goes out,
