@@ -28,14 +28,15 @@ from app.models.adoption import Adoption
 from app.models.base import as_utc, utcnow
 from app.models.stage import GateItem, GateItemPublic, Stage, StagePublic
 from app.models.transition import Transition, TransitionPublic
-from app.services.pagination import Page, PageRequest, keyset
-from app.models.vocabulary import ADOPTED, IDENTIFIED, NOT_PROGRESSED, PAUSED, NotProgressedReason
+from app.models.vocabulary import ADOPTED, ADOPTED_STAGES, IDENTIFIED, NOT_PROGRESSED, PAUSED, NotProgressedReason
 from app.services import events, records
+from app.services.pagination import Page, PageRequest, keyset
 
 # The `champion` gate item is the named adoption lead: the adoption's `lead`
 # satisfies it when the gate record does not name one itself.
 LEAD_ITEM = "champion"
 MAX_TEXT = 5000
+REASON_CODES = frozenset(code.value for code in NotProgressedReason)
 
 
 class Stages:
@@ -211,7 +212,7 @@ def _check_move(
         _require_reason(request, "an override must be explained")
 
     if target == NOT_PROGRESSED:
-        if request.reason_code is None:
+        if request.reason_code not in REASON_CODES:
             codes = ", ".join(NotProgressedReason)
             raise ValidationFailed.field("body.reason_code", f"Give a reason code: one of {codes}.")
         return
@@ -311,7 +312,8 @@ def move(
     session.add(transition)
 
     adoption.paused_from = adoption.stage if target.key == PAUSED else None
-    if target.key == ADOPTED:
+    # A skip straight to `sustained` adopts it too: spread counts from `adopted_at`.
+    if target.key == ADOPTED or (target.key in ADOPTED_STAGES and adoption.adopted_at is None):
         adoption.adopted_at = now
     elif _before_adopted(pipeline, target.key):
         adoption.adopted_at = None
