@@ -1,5 +1,7 @@
-# The two commands of the README: `make run` and `make test`. Everything
-# installs into .venv from PyPI; nothing else is needed but Python 3.11+.
+# The two commands of the README: `make run` and `make test`. Python
+# packages install into .venv from PyPI, browser assets into node_modules
+# from npm (then copied into app/static/vendor); Python 3.11+, Node.js and
+# make are all a machine needs.
 
 PYTHON ?= python3
 VENV := .venv
@@ -7,7 +9,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: install run test lint bench clean
+.PHONY: install assets run test lint bench clean
 
 # Reinstall whenever the declared dependencies change.
 $(VENV)/.installed: pyproject.toml
@@ -16,7 +18,15 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed
+# Reinstall the browser assets whenever their pinned versions change.
+app/static/vendor/.installed: package.json package-lock.json scripts/vendor.py
+	npm ci --no-audit --no-fund --loglevel=error
+	$(PYTHON) scripts/vendor.py
+	touch $@
+
+assets: app/static/vendor/.installed
+
+install: $(VENV)/.installed assets
 
 run: install
 	$(BIN)/hie migrate
@@ -35,4 +45,4 @@ bench: install
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) data node_modules app/static/vendor .pytest_cache .mypy_cache .ruff_cache

@@ -24,6 +24,16 @@ class Settings(BaseSettings):
     # Whether webhooks may target private or loopback addresses (API.md).
     hie_webhooks_allow_private: bool = False
     log_level: str = "info"
+    # Signs CSRF tokens. Set a long random SECRET_KEY outside development.
+    secret_key: str = "development-only-secret-key-change-me"
+    session_hours: int = 8
+    # Sign-in failures for one email address before each next try must wait.
+    sign_in_free_failures: int = 5
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies travel only over HTTPS in production (local development and tests use plain HTTP)."""
+        return self.environment == "production"
 
     @property
     def is_sqlite(self) -> bool:

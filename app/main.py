@@ -1,20 +1,25 @@
-"""The application: the JSON API and the health probes over one database.
-
-`create_app` composes the parts so that each could be served alone."""
+"""The application: the pages, the JSON API and the health probes over one
+database. `create_app` composes the parts so that each could be served alone."""
 
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
 
-from app import api
+from app import api, error_handlers, web
 from app.api import health, problems
+from app.web.csrf import CsrfCookieMiddleware
+from app.web.security import SecurityHeadersMiddleware
 from app.config import Settings, get_settings
 from app.db import Database
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 DESCRIPTION = """
 The Health Innovation Exchange's API for partner Health Innovation Networks
@@ -43,12 +48,19 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by the pages, from this service's own copy of Swagger UI
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = database
-    problems.install(app)
+    error_handlers.install(app)
+    app.add_middleware(CsrfCookieMiddleware, secure=settings.secure_cookies)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/assets", StaticFiles(directory=STATIC_DIR / "vendor" / "assets", check_dir=False), name="assets")
     app.include_router(health.router)
     app.include_router(api.router)
+    app.include_router(web.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     logging.basicConfig(level=settings.log_level.upper())
     return app

@@ -4,7 +4,7 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
@@ -66,20 +66,13 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc)
 
 
-async def _domain(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DomainError)
-    return from_domain_error(exc)
-
-
-async def _validation(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+def validation_problem(exc: RequestValidationError) -> JSONResponse:
     errors = [FieldError(_field(e["loc"]), e["msg"]) for e in exc.errors()]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     return problem(422, "Invalid input", detail, "validation", errors=errors)
 
 
-async def _http(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
+def http_problem(exc: StarletteHTTPException) -> JSONResponse:
     title = HTTPStatus(exc.status_code).phrase
     response = problem(exc.status_code, title, str(exc.detail), title.lower().replace(" ", "-"))
     if exc.headers:
@@ -87,16 +80,9 @@ async def _http(_: Request, exc: Exception) -> JSONResponse:
     return response
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+def unexpected_problem(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(500, "Internal error", "Something went wrong on our side. Nothing was saved.", "internal")
-
-
-def install(app: FastAPI) -> None:
-    app.add_exception_handler(DomainError, _domain)
-    app.add_exception_handler(RequestValidationError, _validation)
-    app.add_exception_handler(StarletteHTTPException, _http)
-    app.add_exception_handler(Exception, _unexpected)
 
 
 _DESCRIPTIONS = {

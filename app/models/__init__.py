@@ -14,6 +14,7 @@ from app.models.organisation import Organisation
 from app.models.stage import GateItem, Stage
 from app.models.transition import Transition
 from app.models.user import User
+from app.models.web_session import SignInFailure, WebSession
 
 __all__ = [
     "Adoption",
@@ -26,7 +27,9 @@ __all__ = [
     "InnovationFacet",
     "Organisation",
     "Stage",
+    "SignInFailure",
     "Transition",
     "User",
+    "WebSession",
     "metadata",
 ]

@@ -1,0 +1,50 @@
+"""One set of exception handlers for the two front doors: problem+json for
+the API (and the probes and OpenAPI), an HTML page for everything else."""
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.api import problems
+from app.errors import DomainError
+from app.web import errors as web_errors
+
+JSON_PREFIXES = ("/api/", "/healthz", "/readyz", "/openapi.json")
+
+
+def _for_api(request: Request) -> bool:
+    return request.url.path.startswith(JSON_PREFIXES)
+
+
+async def _domain(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    if _for_api(request):
+        return problems.from_domain_error(exc)
+    return web_errors.domain_error(request, exc)
+
+
+async def _validation(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    if _for_api(request):
+        return problems.validation_problem(exc)
+    return web_errors.error_page(request, 400, "Sorry, that request was not understood")
+
+
+async def _http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if _for_api(request):
+        return problems.http_problem(exc)
+    return web_errors.error_page(request, exc.status_code)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    if _for_api(request):
+        return problems.unexpected_problem(request, exc)
+    return web_errors.unexpected(request, exc)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,40 @@
+"""Errors on the pages: an NHS-style error page, or a redirect to sign in."""
+
+import logging
+from http import HTTPStatus
+
+from fastapi import Request, Response
+from fastapi.responses import RedirectResponse
+
+from app.errors import DomainError
+from app.web.deps import SignInRequired
+from app.web.rendering import is_htmx, render
+
+log = logging.getLogger(__name__)
+
+
+def domain_error(request: Request, exc: DomainError) -> Response:
+    if isinstance(exc, SignInRequired):
+        if is_htmx(request):
+            return Response(status_code=204, headers={"HX-Redirect": exc.detail})
+        return RedirectResponse(exc.detail, status_code=303)
+    return error_page(request, exc.status, exc.title, exc.detail)
+
+
+def error_page(request: Request, status: int, title: str | None = None, detail: str | None = None) -> Response:
+    title = title or HTTPStatus(status).phrase
+    headers = {"Retry-After": "60"} if status == 429 else None
+    return render(
+        request,
+        "errors/error.html",
+        {"status": status, "title": title, "detail": detail},
+        status_code=status,
+        headers=headers,
+    )
+
+
+def unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_page(
+        request, 500, "Sorry, there is a problem with the service", "Try again later. Nothing you sent was saved."
+    )
