@@ -151,3 +151,7 @@ def create_user(
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":
+    main()
