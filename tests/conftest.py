@@ -55,6 +55,9 @@ def app(database: Database, session: Session) -> FastAPI:
     app = create_app(database.settings, database)
 
     async def test_session(request: Request) -> AsyncIterator[Session]:
+        # What the test set up is committed before the request, as it would be
+        # in production, so a request that fails rolls back only its own work.
+        session.commit()
         try:
             yield session
             session.commit()  # releases the savepoint, as a request commits

@@ -95,16 +95,19 @@ def expected_version(
             description="The ETag last read; a stale one is refused with 412, none with 428.",
         ),
     ] = None,
-) -> int:
+) -> int | None:
+    """The version the client last read; None for `If-Match: *` (any version)."""
     if if_match is None:
         raise PreconditionRequired(
             "Send If-Match with the ETag you last read, so that no one's change is overwritten."
         )
+    if if_match.strip() == "*":
+        return None
     match = _ETAG.match(if_match)
     return int(match.group(1)) if match else -1
 
 
-IfMatchDep = Annotated[int, Depends(expected_version)]
+IfMatchDep = Annotated[int | None, Depends(expected_version)]
 
 
 def _for_update(request: Request) -> bool:

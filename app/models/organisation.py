@@ -7,6 +7,7 @@ from sqlmodel import Field, SQLModel
 from app.models.base import PublicRecord, Versioned
 from app.models.vocabulary import OrganisationKind, Region
 
+# `pattern` goes through schema_extra: SQLModel's own `regex=` is ignored under pydantic 2.
 ODS_CODE = r"^[A-Z0-9]{3,10}$"
 
 
@@ -14,7 +15,7 @@ class OrganisationBase(SQLModel):
     name: str = Field(min_length=1, max_length=200)
     kind: OrganisationKind = Field(sa_type=String(40))
     region: Region | None = Field(default=None, sa_type=String(40))
-    ods_code: str | None = Field(default=None, max_length=10, regex=ODS_CODE)
+    ods_code: str | None = Field(default=None, max_length=10, schema_extra={"pattern": ODS_CODE})
     external_ref: str | None = Field(default=None, max_length=200)
 
 
@@ -59,7 +60,7 @@ class OrganisationUpdate(SQLModel):
     name: str = Field(default=None, min_length=1, max_length=200)
     kind: OrganisationKind = Field(default=None)
     region: Region | None = None
-    ods_code: str | None = Field(default=None, max_length=10, regex=ODS_CODE)
+    ods_code: str | None = Field(default=None, max_length=10, schema_extra={"pattern": ODS_CODE})
     external_ref: str | None = Field(default=None, max_length=200)
 
 

@@ -87,6 +87,10 @@ def get(
 def list_(
     session: Session, principal: Principal, filters: AdoptionFilters, page: PageRequest
 ) -> Page[AdoptionPublic]:
+    stages = pipeline.stages(session)
+    if filters.stage is not None and filters.stage not in stages.by_key:
+        keys = ", ".join(s.key for s in stages.ordered)
+        raise ValidationFailed.field("query.stage", f"Not a stage. Stages are: {keys}.")
     stmt = select(Adoption)
     if not principal.is_exchange_staff:
         supplied = select(Innovation.id).where(Innovation.supplier_id == principal.organisation_id)
@@ -103,7 +107,6 @@ def list_(
     if filters.region is not None:
         in_region = select(Organisation.id).where(Organisation.region == filters.region)
         stmt = stmt.where(col(Adoption.organisation_id).in_(in_region))
-    stages = pipeline.stages(session)
     return keyset(
         session, stmt, col(Adoption.id), page, lambda adoption: to_public(stages, adoption)
     )

@@ -90,7 +90,16 @@ def list_(
 
 
 def _record(session: Session, principal: Principal, type: str, challenge: Challenge) -> None:
-    events.record(session, principal, type, ("challenge", challenge.id), to_public(challenge))
+    # A draft's events are seen by those who see the draft: its owner, facilitators, admins.
+    events.record(
+        session,
+        principal,
+        type,
+        ("challenge", challenge.id),
+        to_public(challenge),
+        restricted=challenge.status == ChallengeStatus.draft,
+        orgs=(challenge.owner_id, None),
+    )
 
 
 def create(session: Session, principal: Principal, data: ChallengeCreate) -> Challenge:

@@ -4,7 +4,7 @@ import uuid
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import or_
+from sqlalchemy import false, or_
 from sqlmodel import Session, col, select
 
 from app.auth import Principal
@@ -23,7 +23,8 @@ def record(
     orgs: tuple[uuid.UUID | None, uuid.UUID | None] = (None, None),
 ) -> Event:
     """Write one event. `restricted` events are seen only by facilitators,
-    admins and the two organisations in `orgs`."""
+    admins and the two organisations in `orgs` (an API key's by admins and
+    its organisation only)."""
     payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
     event = Event(
         type=type,
@@ -59,13 +60,17 @@ def feed(
     stmt = select(Event)
     if after is not None:
         stmt = stmt.where(col(Event.id) > after)
-    if not principal.is_exchange_staff:
+    if not principal.is_admin:
         me = principal.organisation_id
+        # Facilitators see every restricted event but another organisation's
+        # keys, which only that organisation and admins see (API.md).
+        staff = col(Event.resource_type) != "api_key" if principal.is_facilitator else false()
         stmt = stmt.where(
             or_(
                 col(Event.restricted).is_(False),
                 col(Event.subject_org_id) == me,
                 col(Event.related_org_id) == me,
+                staff,
             )
         )
     return keyset(session, stmt, col(Event.id), page, to_public, cursor_type=int)

@@ -103,7 +103,16 @@ def _values(data: InnovationCreate | InnovationUpdate, *, partial: bool) -> dict
 
 
 def _record(session: Session, principal: Principal, type: str, innovation: Innovation) -> None:
-    events.record(session, principal, type, ("innovation", innovation.id), to_public(innovation))
+    # A draft's events are seen by those who see the draft: its supplier, facilitators, admins.
+    events.record(
+        session,
+        principal,
+        type,
+        ("innovation", innovation.id),
+        to_public(innovation),
+        restricted=innovation.status == InnovationStatus.draft,
+        orgs=(innovation.supplier_id, None),
+    )
 
 
 def create(session: Session, principal: Principal, data: InnovationCreate) -> Innovation:
@@ -158,3 +167,12 @@ def archive(
         session.flush()
         _record(session, principal, "innovation.archived", innovation)
     return innovation
+
+
+def origin_sectors(session: Session, principal: Principal) -> list[str]:
+    """The sectors the innovations the caller may see come from, for a filter."""
+    stmt = select(Innovation.origin_sector).where(col(Innovation.origin_sector).is_not(None)).distinct()
+    visible = _visible(principal)
+    if visible is not None:
+        stmt = stmt.where(visible)
+    return sorted({sector for sector in session.exec(stmt).all() if sector}, key=str.lower)

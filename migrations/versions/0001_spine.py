@@ -396,7 +396,7 @@ def _add_search() -> None:
             fts = f"{table}_fts"
             op.execute(
                 f"CREATE VIRTUAL TABLE {fts} USING fts5({names}, content='{table}', "
-                "content_rowid='rowid', tokenize='porter unicode61')"
+                "content_rowid='rowid', tokenize='unicode61 remove_diacritics 2')"
             )
             op.execute(f"CREATE TRIGGER {fts}_ai AFTER INSERT ON {table} BEGIN "
                        f"INSERT INTO {fts}(rowid, {names}) VALUES (new.rowid, {new}); END")
@@ -409,7 +409,7 @@ def _add_search() -> None:
     for table, (a, b, rest) in SEARCHED.items():
         def vector(columns: list[str]) -> str:
             text = " || ' ' || ".join(f"coalesce({c}, '')" for c in columns)
-            return f"to_tsvector('english', {text})"
+            return f"to_tsvector('simple', {text})"
         op.execute(
             f"ALTER TABLE {table} ADD COLUMN search_vector tsvector GENERATED ALWAYS AS ("
             f"setweight({vector(a)}, 'A') || setweight({vector(b)}, 'B') || {vector(rest)}) STORED"
