@@ -3,8 +3,10 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr
+from pydantic.json_schema import JsonDict
 from sqlalchemy import Column, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+from sqlmodel.main import SQLModelConfig
 
 from app.models.base import JSONType, PublicRecord, Timestamp, UTCDateTime, Versioned, utcnow
 
@@ -48,11 +50,11 @@ class Adoption(Versioned, table=True):
     owner_org_id: uuid.UUID | None = Field(default=None, foreign_key="organisations.id")
 
 
-GATE_EXAMPLE = {"champion": "Dr Asha Patel", "evidence_reviewed": True}
+GATE_EXAMPLE: JsonDict = {"champion": "Dr Asha Patel", "evidence_reviewed": True}
 
 
 class AdoptionCreate(SQLModel):
-    model_config = ConfigDict(
+    model_config = SQLModelConfig(
         extra="forbid",
         json_schema_extra={
             "examples": [
@@ -81,7 +83,7 @@ class AdoptionCreate(SQLModel):
 class AdoptionUpdate(SQLModel):
     """Fields to change. `gate` merges by key, and a `null` value clears one."""
 
-    model_config = ConfigDict(
+    model_config = SQLModelConfig(
         extra="forbid", json_schema_extra={"examples": [{"gate": GATE_EXAMPLE}]}
     )
 

@@ -1,8 +1,8 @@
 import uuid
 from datetime import datetime
 
-from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
+from sqlmodel.main import SQLModelConfig
 
 from app.models.base import JSONType, Timestamp, UTCDateTime, new_id, utcnow
 from app.models.vocabulary import Scope
@@ -28,7 +28,7 @@ class ApiKey(SQLModel, table=True):
 
 
 class ApiKeyCreate(SQLModel):
-    model_config = ConfigDict(
+    model_config = SQLModelConfig(
         extra="forbid",
         json_schema_extra={
             "examples": [

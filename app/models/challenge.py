@@ -2,14 +2,16 @@ import uuid
 from datetime import date
 from typing import Self
 
-from pydantic import ConfigDict, model_validator
+from pydantic import model_validator
+from pydantic.json_schema import JsonDict
 from sqlalchemy import Column, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+from sqlmodel.main import SQLModelConfig
 
 from app.models.base import JSONType, PublicRecord, Versioned
 from app.models.vocabulary import CareSetting, Category, ChallengeStatus
 
-EXAMPLE = {
+EXAMPLE: JsonDict = {
     "title": "Reduce missed outpatient appointments",
     "problem_statement": "One in ten outpatient appointments is missed; we need reminders that work.",
     "owner_id": "0193a4f2-7c1e-7b3a-9d2e-5f6a7b8c9d0e",
@@ -41,12 +43,12 @@ class ChallengeFields(SQLModel):
 
 
 def check_ranges(record: "ChallengeCreate | ChallengeUpdate") -> None:
-    if record.budget_min is not None and record.budget_max is not None:
-        if record.budget_min > record.budget_max:
-            raise ValueError("budget_min must not be more than budget_max")
-    if record.opens_on is not None and record.closes_on is not None:
-        if record.opens_on > record.closes_on:
-            raise ValueError("opens_on must not be after closes_on")
+    low, high = record.budget_min, record.budget_max
+    if low is not None and high is not None and low > high:
+        raise ValueError("budget_min must not be more than budget_max")
+    opens, closes = record.opens_on, record.closes_on
+    if opens is not None and closes is not None and opens > closes:
+        raise ValueError("opens_on must not be after closes_on")
 
 
 class Challenge(ChallengeFields, Versioned, table=True):
@@ -77,7 +79,7 @@ class ChallengeFacet(SQLModel, table=True):
 
 
 class ChallengeCreate(ChallengeFields):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE]})
+    model_config = SQLModelConfig(extra="forbid", json_schema_extra={"examples": [EXAMPLE]})
 
     categories: list[Category] = Field(default=[], max_length=len(Category))
     care_settings: list[CareSetting] = Field(default=[], max_length=len(CareSetting))
@@ -91,7 +93,7 @@ class ChallengeCreate(ChallengeFields):
 class ChallengeUpdate(SQLModel):
     """Fields to change; a field left out stays as it is."""
 
-    model_config = ConfigDict(
+    model_config = SQLModelConfig(
         extra="forbid", json_schema_extra={"examples": [{"status": "closed"}]}
     )
 
@@ -116,7 +118,7 @@ class ChallengeUpdate(SQLModel):
 
 
 class ChallengePublic(ChallengeFields, PublicRecord):
-    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE]})
+    model_config = SQLModelConfig(json_schema_extra={"examples": [EXAMPLE]})
 
     categories: list[Category]
     care_settings: list[CareSetting]

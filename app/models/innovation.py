@@ -1,8 +1,10 @@
 import uuid
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict
+from pydantic.json_schema import JsonDict
 from sqlalchemy import Column, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+from sqlmodel.main import SQLModelConfig
 
 from app.models.base import JSONType, PublicRecord, Versioned
 from app.models.vocabulary import (
@@ -33,7 +35,7 @@ class Regulatory(BaseModel):
     dcb0129: bool = False
 
 
-EXAMPLE = {
+EXAMPLE: JsonDict = {
     "name": "Heat-based sharps destruction",
     "summary": "Destroys a used needle at the point of care in seconds.",
     "description": "Heat technology from precision engineering, repurposed for sharps safety.",
@@ -99,7 +101,7 @@ class InnovationFacet(SQLModel, table=True):
 
 
 class InnovationCreate(InnovationFields):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE]})
+    model_config = SQLModelConfig(extra="forbid", json_schema_extra={"examples": [EXAMPLE]})
 
     categories: list[Category] = Field(default=[], max_length=len(Category))
     care_settings: list[CareSetting] = Field(default=[], max_length=len(CareSetting))
@@ -111,7 +113,7 @@ class InnovationCreate(InnovationFields):
 class InnovationUpdate(SQLModel):
     """Fields to change; a field left out stays as it is."""
 
-    model_config = ConfigDict(
+    model_config = SQLModelConfig(
         extra="forbid", json_schema_extra={"examples": [{"maturity": "ready"}]}
     )
 
@@ -133,7 +135,7 @@ class InnovationUpdate(SQLModel):
 
 
 class InnovationPublic(InnovationFields, PublicRecord):
-    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE]})
+    model_config = SQLModelConfig(json_schema_extra={"examples": [EXAMPLE]})
 
     categories: list[Category]
     care_settings: list[CareSetting]

@@ -1,8 +1,8 @@
 import uuid
 
-from pydantic import ConfigDict
 from sqlalchemy import Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
+from sqlmodel.main import SQLModelConfig
 
 from app.models.base import PublicRecord, Versioned
 from app.models.vocabulary import OrganisationKind, Region
@@ -34,7 +34,7 @@ class Organisation(OrganisationBase, Versioned, table=True):
 
 
 class OrganisationCreate(OrganisationBase):
-    model_config = ConfigDict(
+    model_config = SQLModelConfig(
         extra="forbid",
         json_schema_extra={
             "examples": [
@@ -53,7 +53,7 @@ class OrganisationCreate(OrganisationBase):
 class OrganisationUpdate(SQLModel):
     """Fields to change; a field left out stays as it is."""
 
-    model_config = ConfigDict(
+    model_config = SQLModelConfig(
         extra="forbid", json_schema_extra={"examples": [{"name": "New name"}]}
     )
 

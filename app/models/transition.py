@@ -2,9 +2,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import ConfigDict
 from sqlalchemy import Column, ForeignKey, Index, String, Text
 from sqlmodel import Field, SQLModel
+from sqlmodel.main import SQLModelConfig
 
 from app.models.base import JSONType, Timestamp, UTCDateTime, new_id, utcnow
 from app.models.vocabulary import NotProgressedReason
@@ -31,7 +31,7 @@ class Transition(SQLModel, table=True):
 
 
 class TransitionCreate(SQLModel):
-    model_config = ConfigDict(
+    model_config = SQLModelConfig(
         extra="forbid",
         json_schema_extra={
             "examples": [

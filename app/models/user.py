@@ -1,9 +1,10 @@
 import uuid
 from datetime import datetime
 
-from pydantic import ConfigDict, EmailStr
+from pydantic import EmailStr
 from sqlalchemy import String
 from sqlmodel import Field, SQLModel
+from sqlmodel.main import SQLModelConfig
 
 from app.models.base import PublicRecord, UTCDateTime, Versioned
 from app.models.vocabulary import Role
@@ -26,7 +27,7 @@ class User(UserBase, Versioned, table=True):
 
 
 class UserCreate(UserBase):
-    model_config = ConfigDict(extra="forbid")
+    model_config = SQLModelConfig(extra="forbid")
 
 
 class UserPublic(UserBase, PublicRecord):

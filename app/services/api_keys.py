@@ -79,7 +79,7 @@ def issue(session: Session, principal: Principal | None, data: ApiKeyCreate) -> 
         name=data.name,
         prefix=prefix,
         secret_hash=_hash(secret),
-        scopes=sorted(set(data.scopes), key=list(Scope).index),
+        scopes=[scope for scope in Scope if scope in data.scopes],
     )
     session.add(api_key)
     session.flush()

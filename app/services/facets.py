@@ -4,7 +4,7 @@ lists, so that a filter on either is an index lookup."""
 from typing import Any
 
 from sqlalchemy import delete, exists, insert
-from sqlmodel import Session, SQLModel, col
+from sqlmodel import Session, SQLModel
 
 FACETS = ("categories", "care_settings")
 FACET_NAMES = {"categories": "category", "care_settings": "care_setting"}
@@ -27,7 +27,7 @@ def has(
 ) -> Any:
     """A WHERE clause: the record has `value` among its `facet`s."""
     return exists().where(
-        col(facet_model.facet) == facet,
-        col(facet_model.value) == value,
+        facet_model.facet == facet,  # type: ignore[attr-defined]
+        facet_model.value == value,  # type: ignore[attr-defined]
         getattr(facet_model, owner_field) == owner_id,
     )

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select
+from sqlalchemy import Select
 from sqlmodel import Session
 
 from app.errors import ValidationFailed
@@ -48,19 +48,19 @@ def decode_cursor(cursor: str, cursor_type: Callable[[str], Any]) -> Any:
 def keyset(
     session: Session,
     stmt: Select[Any],
-    key: ColumnElement[Any],
+    key: Any,
     page: PageRequest,
     present: Callable[[Any], T],
     *,
     cursor_type: Callable[[str], Any] = uuid.UUID,
 ) -> Page[T]:
-    """Run `stmt` for one page ordered by `key`, presenting each row."""
+    """Run `stmt` for one page ordered by `key` (an id column), presenting each row."""
     if page.cursor:
         stmt = stmt.where(key > decode_cursor(page.cursor, cursor_type))
-    rows: Sequence[Any] = session.exec(stmt.order_by(key).limit(page.limit + 1)).all()  # type: ignore[call-overload]
+    rows: Sequence[Any] = session.scalars(stmt.order_by(key).limit(page.limit + 1)).all()
     more = len(rows) > page.limit
     rows = rows[: page.limit]
     items = [present(row) for row in rows]
     last = rows[-1] if rows else None
-    next_cursor = encode_cursor(getattr(last, key.key)) if more and last is not None else None  # type: ignore[attr-defined]
+    next_cursor = encode_cursor(getattr(last, key.key)) if more and last is not None else None
     return Page[T](items=items, next_cursor=next_cursor)

@@ -7,8 +7,9 @@ which the prefix "hospita" does not begin, and the two databases would stem
 and drop stop words differently. Plurals are folded instead (`_singular`)."""
 
 import re
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal_column, select, table, true
+from sqlalchemy import ColumnElement, Select, func, literal_column, select, table, true
 from sqlmodel import Session
 
 MAX_TERMS = 12
@@ -36,7 +37,7 @@ def matches(session: Session, table_name: str, q: str) -> ColumnElement[bool]:
     if session.get_bind().dialect.name == "sqlite":
         fts = f"{table_name}_fts"
         query = " ".join(f'"{word}"*' for word in words)
-        hits = (
+        hits: Select[Any] = (
             select(literal_column("rowid"))
             .select_from(table(fts))
             .where(literal_column(fts).op("MATCH")(query))

@@ -137,4 +137,4 @@ def current(session: Session, token: str | None, now: datetime | None = None) ->
 
 def sign_out(session: Session, token: str | None) -> None:
     if token:
-        session.exec(delete(WebSession).where(col(WebSession.token_hash) == _digest(token)))  # type: ignore[call-overload]
+        session.exec(delete(WebSession).where(col(WebSession.token_hash) == _digest(token)))

@@ -5,6 +5,7 @@ no more to report than one adopted once."""
 from typing import Any
 
 from sqlalchemy import Integer, cast, extract, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.models.adoption import Adoption
@@ -35,17 +36,25 @@ def spread(session: Session, innovation: Innovation) -> SpreadPublic:
     by_stage = dict.fromkeys((s.key for s in pipeline.stages(session).ordered), 0)
     by_stage.update(_grouped(session, Adoption.stage, of_it))
 
-    adopters = session.exec(
-        select(Organisation.id, Organisation.name, Organisation.kind, Organisation.region,
-               Adoption.stage, Adoption.adopted_at)
+    # Six columns: more than sqlmodel's typed `select` takes, so SQLAlchemy's own.
+    adopters = session.execute(
+        sa_select(
+            col(Organisation.id),
+            col(Organisation.name),
+            col(Organisation.kind),
+            col(Organisation.region),
+            col(Adoption.stage),
+            col(Adoption.adopted_at),
+        )
         .join(Adoption, col(Adoption.organisation_id) == Organisation.id)
         .where(of_it, adopted)
         .order_by(col(Adoption.adopted_at), col(Organisation.name))
         .limit(MAX_ADOPTERS)
     ).all()
 
-    year = cast(extract("year", Adoption.adopted_at), Integer)
-    quarter = (cast(extract("month", Adoption.adopted_at), Integer) - 1) // 3 + 1
+    adopted_at = col(Adoption.adopted_at)
+    year = cast(extract("year", adopted_at), Integer)
+    quarter = (cast(extract("month", adopted_at), Integer) - 1) // 3 + 1
     quarters = session.exec(
         select(year, cast(quarter, Integer), func.count(), func.min(Adoption.adopted_at))
         .where(of_it, adopted, col(Adoption.adopted_at).is_not(None))
@@ -63,6 +72,6 @@ def spread(session: Session, innovation: Innovation) -> SpreadPublic:
         by_region=_grouped(session, func.coalesce(Organisation.region, "unknown"), of_it, adopted),
         by_kind=_grouped(session, Organisation.kind, of_it, adopted),
         by_stage=by_stage,
-        first_adopted_at=min((q[3] for q in quarters), default=None),
+        first_adopted_at=min((q[3] for q in quarters if q[3] is not None), default=None),
         per_quarter=[QuarterCount(quarter=f"{y}-Q{q}", adoptions=n) for y, q, n, _ in quarters],
     )
