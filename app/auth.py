@@ -59,11 +59,13 @@ def role_for_key(organisation_kind: str, scopes: frozenset[Scope]) -> Role:
     return Role.member
 
 
-def role_for_user(user_role: str, organisation_kind: str) -> Role:
-    # A facilitator belongs to a Health Innovation Network (DOMAIN.md).
-    if (
-        user_role == Role.facilitator
-        and organisation_kind != OrganisationKind.health_innovation_network
-    ):
+def role_for_user(user_role: str, organisation_kind: str, is_exchange: bool) -> Role:
+    """A user's rights. `admin` is the exchange's own team only: an admin-role
+    user of any other organisation administers just that organisation (its
+    API keys) and otherwise acts as a member. A facilitator belongs to a
+    Health Innovation Network (DOMAIN.md)."""
+    if user_role == Role.admin and not is_exchange:
+        return Role.member
+    if user_role == Role.facilitator and organisation_kind != OrganisationKind.health_innovation_network:
         return Role.member
     return Role(user_role)

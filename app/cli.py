@@ -90,6 +90,9 @@ def create_organisation(
     kind: Annotated[OrganisationKind, typer.Option()],
     region: Annotated[Region | None, typer.Option()] = None,
     ods_code: Annotated[str | None, typer.Option()] = None,
+    exchange: Annotated[
+        bool, typer.Option("--exchange", help="The exchange's own: its admin-role users are the exchange's admins.")
+    ] = False,
 ) -> None:
     """Create an organisation; prints its id."""
     from app.services import organisations
@@ -97,7 +100,7 @@ def create_organisation(
     try:
         data = OrganisationCreate(name=name, kind=kind, region=region, ods_code=ods_code)
         with _database().transaction() as session:
-            org = organisations.create(session, None, data)
+            org = organisations.create(session, None, data, is_exchange=exchange)
     except DomainError as exc:
         _fail(exc)
     print(org.id)

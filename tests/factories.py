@@ -37,14 +37,21 @@ def principal_for(session: Session, key: str) -> Principal:
     return api_keys.authenticate(session, key)
 
 
-def make_org(session: Session, kind: str = "nhs_trust", region: str | None = "north_west", **values: Any) -> Organisation:
+def make_org(
+    session: Session,
+    kind: str = "nhs_trust",
+    region: str | None = "north_west",
+    *,
+    is_exchange: bool = False,
+    **values: Any,
+) -> Organisation:
     data = OrganisationCreate(
         name=values.pop("name", f"{kind.replace('_', ' ').title()} {uuid.uuid4().hex[:6]}"),
         kind=kind,
         region=region,
         **values,
     )
-    return organisations.create(session, SYSTEM, data)
+    return organisations.create(session, SYSTEM, data, is_exchange=is_exchange)
 
 
 def make_key(session: Session, org: Organisation, scopes: tuple[str, ...] = ("read", "write")) -> str:
@@ -154,7 +161,7 @@ class World:
 
 
 def make_world(session: Session) -> World:
-    exchange = make_org(session, "other", "north_west", name="Health Innovation Exchange")
+    exchange = make_org(session, "other", "north_west", name="Health Innovation Exchange", is_exchange=True)
     network = make_org(session, "health_innovation_network", "north_west", name="Innovation Agency")
     other_network = make_org(session, "health_innovation_network", "london", name="Health Innovation Network South London")
     supplier = make_org(session, "supplier", "north_west", name="NeedleSmart")

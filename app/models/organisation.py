@@ -31,6 +31,9 @@ class Organisation(OrganisationBase, Versioned, table=True):
     # The organisation whose key or user created it: its `external_ref` is
     # unique among that owner's records.
     owner_org_id: uuid.UUID | None = Field(default=None, foreign_key="organisations.id")
+    # The exchange's own organisation: its admin-role users are the exchange's
+    # admins. Set only from the command line (`hie organisations create --exchange`).
+    is_exchange: bool = Field(default=False)
 
 
 class OrganisationCreate(OrganisationBase):

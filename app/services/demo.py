@@ -1170,7 +1170,7 @@ class _Seeder:
         ).first()
         if found is not None:
             return found
-        org = organisations.create(self.session, None, self._org_data(EXCHANGE))
+        org = organisations.create(self.session, None, self._org_data(EXCHANGE), is_exchange=True)
         self._backdate(org, JOINED_DAYS_AGO + 100)
         self.counts["organisations"] += 1
         return org

@@ -64,12 +64,16 @@ def _record(session: Session, principal: Principal | None, type: str, org: Organ
     events.record(session, principal, type, ("organisation", org.id), to_public(org))
 
 
-def create(session: Session, principal: Principal | None, data: OrganisationCreate) -> Organisation:
-    """Admins only; `principal` None is the command line."""
+def create(
+    session: Session, principal: Principal | None, data: OrganisationCreate, *, is_exchange: bool = False
+) -> Organisation:
+    """Admins only; `principal` None is the command line, which alone may
+    mark the exchange's own organisation."""
     if principal is not None:
         principal.require_admin()
+        is_exchange = False
     owner = principal.organisation_id if principal else None
-    org = Organisation.model_validate(data, update={"owner_org_id": owner})
+    org = Organisation.model_validate(data, update={"owner_org_id": owner, "is_exchange": is_exchange})
     session.add(org)
     records.flush_unique(session, "An organisation with this ODS code or external_ref")
     _record(session, principal, "organisation.created", org)

@@ -49,7 +49,7 @@ def _wait(failures: int, free: int) -> timedelta:
 
 
 def _principal(user: User, org: Organisation) -> Principal:
-    role = role_for_user(user.role, org.kind)
+    role = role_for_user(user.role, org.kind, org.is_exchange)
     scopes = frozenset(Scope) if role == "admin" else frozenset({Scope.read, Scope.write})
     return Principal(
         organisation_id=org.id,

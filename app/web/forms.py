@@ -46,7 +46,7 @@ def fields(form: FormData, *, lists: tuple[str, ...] = (), blank_is_none: tuple[
 
 def _message(error: Mapping[str, Any], label: str) -> str:
     kind = error["type"]
-    if kind in ("missing", "string_too_short") and not error.get("input"):
+    if kind == "missing" or (kind == "string_too_short" and not error.get("input")):
         return f"Enter {label}"
     if kind == "string_too_long":
         return f"{label.capitalize()} must be {error['ctx']['max_length']} characters or fewer"

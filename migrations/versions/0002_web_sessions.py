@@ -1,4 +1,4 @@
-"""web sessions and sign-in throttling
+"""web sessions, sign-in throttling, and which organisation is the exchange's own
 
 Revision ID: 0002
 Revises: 0001
@@ -19,6 +19,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('organisations', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('is_exchange', sa.Boolean(), server_default=sa.false(), nullable=False))
     op.create_table('sign_in_failures',
     sa.Column('email_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('failures', sa.Integer(), nullable=False),
@@ -48,3 +50,5 @@ def downgrade() -> None:
 
     op.drop_table('web_sessions')
     op.drop_table('sign_in_failures')
+    with op.batch_alter_table('organisations', schema=None) as batch_op:
+        batch_op.drop_column('is_exchange')
