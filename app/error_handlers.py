@@ -27,6 +27,8 @@ async def _validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     if _for_api(request):
         return problems.validation_problem(exc)
+    if all(error["loc"][0] == "path" for error in exc.errors()):
+        return web_errors.error_page(request, 404, "Page not found")  # a malformed id names no page
     return web_errors.error_page(request, 400, "Sorry, that request was not understood")
 
 

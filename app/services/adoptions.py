@@ -6,20 +6,23 @@ adopting organisation, the facilitators of its region and admins."""
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from app.auth import Principal
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.models.adoption import Adoption, AdoptionCreate, AdoptionPublic, AdoptionUpdate, Lead
+from app.models.base import as_utc, utcnow
 from app.models.challenge import Challenge
-from app.models.innovation import Innovation
+from app.models.innovation import Innovation, InnovationFacet
 from app.models.organisation import Organisation
+from app.models.stage import Stage
 from app.models.transition import Transition
-from app.models.vocabulary import IDENTIFIED, InnovationStatus
-from app.services import events, organisations, pipeline, records
+from app.models.vocabulary import IDENTIFIED, NOT_PROGRESSED, PAUSED, InnovationStatus
+from app.services import events, facets, organisations, pipeline, records
 from app.services.pagination import Page, PageRequest, keyset
 
 REF = "An adoption of this innovation at this organisation, or with this external_ref,"
@@ -243,3 +246,213 @@ def move(
         adopter_region=loaded.adopter_region,
         supplier_id=loaded.supplier_id,
     )
+
+
+# --- the board ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoardFilters:
+    """The board's filters: the API's adoption filters plus a category of the
+    innovation (through the innovation_facets table)."""
+
+    region: str | None = None
+    organisation_id: uuid.UUID | None = None
+    innovation_id: uuid.UUID | None = None
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class BoardCard:
+    """One adoption as a card: the names a person reads on it."""
+
+    adoption: Adoption
+    innovation_name: str
+    organisation_name: str
+    region: str | None
+    supplier_id: uuid.UUID
+
+    @property
+    def loaded(self) -> Loaded:
+        return Loaded(self.adoption, self.supplier_id, self.region)
+
+    def days_in_stage(self, now: datetime | None = None) -> int:
+        return max(0, ((now or utcnow()) - as_utc(self.adoption.stage_entered_at)).days)
+
+
+@dataclass(frozen=True)
+class BoardColumn:
+    stage: Stage
+    count: int
+    cards: list[BoardCard]
+
+
+@dataclass(frozen=True)
+class BoardChoice:
+    id: uuid.UUID
+    name: str
+
+
+def _visible_to(principal: Principal) -> list[Any]:
+    """WHERE clauses: the adoptions `principal` may see (as `list_` shows them)."""
+    if principal.is_exchange_staff:
+        return []
+    supplied = select(Innovation.id).where(Innovation.supplier_id == principal.organisation_id)
+    return [
+        or_(
+            col(Adoption.organisation_id) == principal.organisation_id,
+            col(Adoption.innovation_id).in_(supplied),
+        )
+    ]
+
+
+def _board_where(principal: Principal, filters: BoardFilters) -> list[Any]:
+    where = _visible_to(principal)
+    if filters.innovation_id is not None:
+        where.append(col(Adoption.innovation_id) == filters.innovation_id)
+    if filters.organisation_id is not None:
+        where.append(col(Adoption.organisation_id) == filters.organisation_id)
+    if filters.region is not None:
+        in_region = select(Organisation.id).where(Organisation.region == filters.region)
+        where.append(col(Adoption.organisation_id).in_(in_region))
+    if filters.category is not None:
+        where.append(
+            facets.has(InnovationFacet, "innovation_id", Adoption.innovation_id, "category", filters.category)
+        )
+    return where
+
+
+def board_counts(session: Session, principal: Principal, filters: BoardFilters) -> dict[str, int]:
+    """How many adoptions the person may see stand at each stage: one query."""
+    stmt = (
+        select(Adoption.stage, func.count())
+        .where(*_board_where(principal, filters))
+        .group_by(col(Adoption.stage))
+    )
+    return {stage: count for stage, count in session.exec(stmt).all()}
+
+
+def board(
+    session: Session, principal: Principal, filters: BoardFilters, per_stage_limit: int = 50
+) -> list[BoardColumn]:
+    """Every stage in order (active and off the line) with its count and up
+    to `per_stage_limit` cards, longest in the stage first: two queries, one
+    for the counts and one for the cards (ranked per stage by a window)."""
+    stages = pipeline.stages(session)
+    counts = board_counts(session, principal, filters)
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=col(Adoption.stage),
+            order_by=(col(Adoption.stage_entered_at), col(Adoption.id)),
+        )
+        .label("rank")
+    )
+    ranked = select(col(Adoption.id).label("id"), rank).where(*_board_where(principal, filters)).subquery()
+    stmt = (
+        # five columns: past the arity sqlmodel's `select` overloads are typed for
+        select(  # type: ignore[call-overload]
+            Adoption, Innovation.name, Organisation.name, Organisation.region, Innovation.supplier_id
+        )
+        .join(ranked, ranked.c.id == Adoption.id)
+        .join(Innovation, col(Innovation.id) == Adoption.innovation_id)
+        .join(Organisation, col(Organisation.id) == Adoption.organisation_id)
+        .where(ranked.c.rank <= per_stage_limit)
+        .order_by(col(Adoption.stage_entered_at), col(Adoption.id))
+    )
+    cards: dict[str, list[BoardCard]] = {}
+    for adoption, innovation_name, organisation_name, region, supplier_id in session.exec(stmt).all():
+        card = BoardCard(adoption, innovation_name, organisation_name, region, supplier_id)
+        cards.setdefault(adoption.stage, []).append(card)
+    return [
+        BoardColumn(stage, counts.get(stage.key, 0), cards.get(stage.key, [])) for stage in stages.ordered
+    ]
+
+
+def board_card(session: Session, loaded: Loaded) -> BoardCard:
+    """The card of one adoption already loaded (after a move, say): one query."""
+    adoption = loaded.adoption
+    names = session.exec(
+        select(Innovation.name, Organisation.name)
+        .select_from(Adoption)
+        .join(Innovation, col(Innovation.id) == Adoption.innovation_id)
+        .join(Organisation, col(Organisation.id) == Adoption.organisation_id)
+        .where(Adoption.id == adoption.id)
+    ).one()
+    return BoardCard(adoption, names[0], names[1], loaded.adopter_region, loaded.supplier_id)
+
+
+def board_choices(
+    session: Session, principal: Principal
+) -> tuple[list[BoardChoice], list[BoardChoice]]:
+    """The adopting organisations and the innovations among the adoptions the
+    person may see, by name, for the board's filters: two queries."""
+    visible = (
+        select(Adoption.organisation_id, Adoption.innovation_id).where(*_visible_to(principal)).subquery()
+    )
+    orgs = session.exec(
+        select(Organisation.id, Organisation.name)
+        .where(col(Organisation.id).in_(select(visible.c.organisation_id)))
+        .order_by(col(Organisation.name))
+    ).all()
+    innovations = session.exec(
+        select(Innovation.id, Innovation.name)
+        .where(col(Innovation.id).in_(select(visible.c.innovation_id)))
+        .order_by(col(Innovation.name))
+    ).all()
+    return [BoardChoice(*row) for row in orgs], [BoardChoice(*row) for row in innovations]
+
+
+@dataclass(frozen=True)
+class MoveTarget:
+    """A stage the person may try to move an adoption to, and what the move
+    asks of them: `kind` is forward, skip, back, resume, pause, stop or reopen."""
+
+    key: str
+    name: str
+    kind: str
+    needs_reason: bool = False
+    needs_reason_code: bool = False
+    needs_override: bool = False
+
+
+def move_targets(session: Session, principal: Principal, loaded: Loaded) -> list[MoveTarget]:
+    """The stages the pipeline's rules let this person move it to, the next
+    stage first; empty for someone who may not move it. The gate is checked
+    when they try: a move to a stage whose gate is not met is listed."""
+    adoption = loaded.adoption
+    if not pipeline.can_move(principal, adoption, loaded.adopter_region):
+        return []
+    stages = pipeline.stages(session)
+    staff = principal.is_exchange_staff
+    active = stages.active
+    stop = stages.by_key.get(NOT_PROGRESSED)
+    pause = stages.by_key.get(PAUSED)
+    if adoption.stage == NOT_PROGRESSED:
+        return [MoveTarget(IDENTIFIED, stages.by_key[IDENTIFIED].name, "reopen")] if staff else []
+    targets: list[MoveTarget] = []
+    if adoption.stage == PAUSED:
+        left = stages.active_index(adoption.paused_from or IDENTIFIED) or 0
+        targets.append(MoveTarget(active[left].key, active[left].name, "resume"))
+        targets += [MoveTarget(s.key, s.name, "back", needs_reason=True) for s in reversed(active[:left])]
+        if staff:
+            targets += [
+                MoveTarget(s.key, s.name, "skip", needs_reason=True, needs_override=True)
+                for s in active[left + 1 :]
+            ]
+    else:
+        index = stages.active_index(adoption.stage)
+        assert index is not None
+        if index + 1 < len(active):
+            targets.append(MoveTarget(active[index + 1].key, active[index + 1].name, "forward"))
+        if staff:
+            targets += [
+                MoveTarget(s.key, s.name, "skip", needs_reason=True, needs_override=True)
+                for s in active[index + 2 :]
+            ]
+        targets += [MoveTarget(s.key, s.name, "back", needs_reason=True) for s in reversed(active[:index])]
+        if pause is not None:
+            targets.append(MoveTarget(pause.key, pause.name, "pause", needs_reason=True))
+    if stop is not None:
+        targets.append(MoveTarget(stop.key, stop.name, "stop", needs_reason_code=True))
+    return targets

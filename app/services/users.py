@@ -1,20 +1,47 @@
 """People who sign in: their organisation, role and password (argon2)."""
 
+import uuid
+
 from argon2 import PasswordHasher
-from sqlmodel import Session, func, select
+from pydantic import BaseModel
+from sqlmodel import Session, col, delete, func, select
 
 from app.auth import Principal
-from app.errors import Conflict, ValidationFailed
+from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.models.organisation import Organisation
 from app.models.user import User, UserCreate, UserPublic
 from app.models.vocabulary import OrganisationKind, Role
-from app.services import events, organisations
+from app.models.web_session import WebSession
+from app.services import events, organisations, records
+from app.services.pagination import Page, PageRequest, keyset
 
 MIN_PASSWORD = 12
+# How many organisations a form's select offers, in name order.
+MAX_CHOICES = 500
 hasher = PasswordHasher()
+
+
+class UserRow(BaseModel):
+    """A user as the admins' list shows them: with their organisation's name."""
+
+    user: UserPublic
+    organisation_name: str
 
 
 def to_public(user: User) -> UserPublic:
     return UserPublic.model_validate(user, from_attributes=True)
+
+
+def _record(session: Session, principal: Principal | None, type: str, user: User) -> None:
+    events.record(
+        session,
+        principal,
+        type,
+        ("user", user.id),
+        to_public(user),
+        restricted=True,
+        orgs=(user.organisation_id, None),
+    )
 
 
 def create(session: Session, principal: Principal | None, data: UserCreate, password: str | None) -> User:
@@ -38,7 +65,74 @@ def create(session: Session, principal: Principal | None, data: UserCreate, pass
     )
     session.add(user)
     session.flush()
-    public = to_public(user)
-    events.record(session, principal, "user.created", ("user", user.id), public,
-                  restricted=True, orgs=(org.id, None))
+    _record(session, principal, "user.created", user)
     return user
+
+
+def list_(
+    session: Session, principal: Principal, page: PageRequest, organisation_id: uuid.UUID | None = None
+) -> Page[UserRow]:
+    """Every user with their organisation's name, oldest first; admins only.
+    Two bounded queries: a keyset page of users, then their organisations' names."""
+    principal.require_admin()
+    stmt = select(User)
+    if organisation_id is not None:
+        stmt = stmt.where(User.organisation_id == organisation_id)
+    found = keyset(session, stmt, col(User.id), page, to_public)
+    org_ids = {user.organisation_id for user in found.items}
+    names = (
+        dict(
+            session.exec(
+                select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(org_ids))
+            ).all()
+        )
+        if org_ids
+        else {}
+    )
+    return Page[UserRow](
+        items=[
+            UserRow(user=user, organisation_name=names.get(user.organisation_id, "")) for user in found.items
+        ],
+        next_cursor=found.next_cursor,
+    )
+
+
+def get(session: Session, principal: Principal, user_id: uuid.UUID, *, for_update: bool = False) -> User:
+    principal.require_admin()
+    user = session.get(User, user_id, with_for_update=for_update)
+    if user is None:
+        raise NotFound("user")
+    return user
+
+
+def deactivate(session: Session, principal: Principal, user: User, expected_version: int | None) -> User:
+    """Stop a user signing in, and end the sessions they have open."""
+    principal.require_admin()
+    if principal.user_id == user.id:
+        raise Forbidden("You cannot deactivate your own account. Ask another admin.")
+    records.check_version(user, expected_version)
+    if user.is_active:
+        user.is_active = False
+        records.touch(user)
+        session.flush()
+        session.exec(delete(WebSession).where(col(WebSession.user_id) == user.id))
+        _record(session, principal, "user.deactivated", user)
+    return user
+
+
+def reactivate(session: Session, principal: Principal, user: User, expected_version: int | None) -> User:
+    """Let a deactivated user sign in again, with the password they had."""
+    principal.require_admin()
+    records.check_version(user, expected_version)
+    if not user.is_active:
+        user.is_active = True
+        records.touch(user)
+        session.flush()
+        _record(session, principal, "user.reactivated", user)
+    return user
+
+
+def organisation_choices(session: Session, limit: int = MAX_CHOICES) -> list[tuple[uuid.UUID, str]]:
+    """Organisations for a form's select, by name: (id, name), at most `limit`."""
+    stmt = select(Organisation.id, Organisation.name).order_by(col(Organisation.name), col(Organisation.id))
+    return [(org_id, name) for org_id, name in session.exec(stmt.limit(limit)).all()]

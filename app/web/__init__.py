@@ -5,8 +5,8 @@ errors) but on the same services and data."""
 
 from fastapi import APIRouter, Depends
 
-from app.web import auth, csrf, home, pages
+from app.web import admin, adoptions, api_keys, auth, board, challenges, csrf, home, innovations, pages
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf.require)])
-for module in (auth, home, pages):
+for module in (auth, home, pages, admin, api_keys, innovations, challenges, board, adoptions):
     router.include_router(module.router)

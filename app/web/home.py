@@ -1,7 +1,10 @@
-"""The home page: what the signed-in person holds and what waits on them."""
+"""The home page: what the signed-in person holds, what waits on them, and
+the open challenges that fit their organisation."""
 
 from fastapi import APIRouter, Request, Response
 
+from app.api.deps import SessionDep
+from app.services import home as home_service
 from app.web.deps import UserDep
 from app.web.rendering import render
 
@@ -9,5 +12,6 @@ router = APIRouter()
 
 
 @router.get("/")
-def home(request: Request, signed_in: UserDep) -> Response:
-    return render(request, "home/index.html", {})
+def home(request: Request, session: SessionDep, signed_in: UserDep) -> Response:
+    lists = home_service.home(session, signed_in.principal, signed_in.user.email)
+    return render(request, "home/index.html", {"home": lists}, fragment="home_lists")

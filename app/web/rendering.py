@@ -9,7 +9,7 @@ from fastapi import Request, Response
 from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoader, PackageLoader
 from jinja2_fragments.fastapi import Jinja2Blocks
 
-from app.web import csrf
+from app.web import csrf, vocabulary
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 SERVICE_NAME = "Health Innovation Exchange"
@@ -25,6 +25,7 @@ environment = Environment(
     lstrip_blocks=True,
 )
 environment.globals["service_name"] = SERVICE_NAME
+environment.filters.update(vocabulary.FILTERS)
 templates = Jinja2Blocks(env=environment)
 
 
@@ -41,11 +42,13 @@ def render(
     template: str,
     context: dict[str, Any] | None = None,
     *,
-    fragment: str | None = None,
+    fragment: str | list[str] | None = None,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """The page, or only its `fragment` block when htmx asks for it."""
+    """The page, or only its `fragment` block when htmx asks for it; a list
+    of blocks answers them one after another (a target and its htmx
+    out-of-band swaps)."""
     full_context = {
         "signed_in": getattr(request.state, "signed_in", None),
         "csrf_token": csrf.token(request),
@@ -53,8 +56,9 @@ def render(
         **(context or {}),
     }
     block = fragment if fragment and is_htmx(request) else None
+    blocks = {"block_names": block} if isinstance(block, list) else {"block_name": block}
     response = templates.TemplateResponse(
-        request, template, full_context, status_code=status_code, headers=headers, block_name=block
+        request, template, full_context, status_code=status_code, headers=headers, **blocks
     )
     response.headers["Vary"] = "HX-Request"
     return response
