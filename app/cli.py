@@ -91,7 +91,10 @@ def create_organisation(
     region: Annotated[Region | None, typer.Option()] = None,
     ods_code: Annotated[str | None, typer.Option()] = None,
     exchange: Annotated[
-        bool, typer.Option("--exchange", help="The exchange's own: its admin-role users are the exchange's admins.")
+        bool,
+        typer.Option(
+            "--exchange", help="The exchange's own: its admin-role users are the exchange's admins."
+        ),
     ] = False,
 ) -> None:
     """Create an organisation; prints its id."""
@@ -140,8 +143,10 @@ def create_user(
     """Add a user; the password is read from standard input."""
     from app.services import users
 
-    password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else typer.prompt(
-        "Password", hide_input=True, confirmation_prompt=True
+    password = (
+        sys.stdin.readline().rstrip("\n")
+        if not sys.stdin.isatty()
+        else typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     )
     try:
         data = UserCreate(email=email, name=name, organisation_id=organisation, role=role)

@@ -14,10 +14,10 @@ from fastapi.staticfiles import StaticFiles
 
 from app import api, error_handlers, web
 from app.api import health, problems
-from app.web.csrf import CsrfCookieMiddleware
-from app.web.security import SecurityHeadersMiddleware
 from app.config import Settings, get_settings
 from app.db import Database
+from app.web.csrf import CsrfCookieMiddleware
+from app.web.security import SecurityHeadersMiddleware
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -57,7 +57,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(CsrfCookieMiddleware, secure=settings.secure_cookies)
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.mount("/assets", StaticFiles(directory=STATIC_DIR / "vendor" / "assets", check_dir=False), name="assets")
+    app.mount(
+        "/assets", StaticFiles(directory=STATIC_DIR / "vendor" / "assets", check_dir=False), name="assets"
+    )
     app.include_router(health.router)
     app.include_router(api.router)
     app.include_router(web.router)

@@ -113,9 +113,7 @@ def make_adoption(
     **values: Any,
 ) -> Adoption:
     """An adoption, walked forward (by an admin) to `stage` if given."""
-    data = AdoptionCreate(
-        innovation_id=innovation.id, organisation_id=adopter.id, gate=gate or {}, **values
-    )
+    data = AdoptionCreate(innovation_id=innovation.id, organisation_id=adopter.id, gate=gate or {}, **values)
     actor = admin_principal(adopter)
     loaded = adoptions.create(session, actor, data)
     if stage is not None:
@@ -163,7 +161,9 @@ class World:
 def make_world(session: Session) -> World:
     exchange = make_org(session, "other", "north_west", name="Health Innovation Exchange", is_exchange=True)
     network = make_org(session, "health_innovation_network", "north_west", name="Innovation Agency")
-    other_network = make_org(session, "health_innovation_network", "london", name="Health Innovation Network South London")
+    other_network = make_org(
+        session, "health_innovation_network", "london", name="Health Innovation Network South London"
+    )
     supplier = make_org(session, "supplier", "north_west", name="NeedleSmart")
     trust = make_org(session, "nhs_trust", "north_west", name="Liverpool University Hospitals")
     other_trust = make_org(session, "nhs_trust", "london", name="Guy's and St Thomas'")

@@ -80,7 +80,11 @@ def update_challenge(
     responses={**responses(403, 404, 412, 428), 200: {"headers": ETAG_HEADER}},
 )
 def withdraw_challenge(
-    response: Response, session: SessionDep, principal: PrincipalDep, challenge: ChallengeDep, version: IfMatchDep
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+    challenge: ChallengeDep,
+    version: IfMatchDep,
 ) -> ChallengePublic:
     """Withdraws the challenge; it stays on record."""
     challenges.withdraw(session, principal, challenge, version)

@@ -89,7 +89,11 @@ def update_innovation(
     responses={**responses(403, 404, 412, 428), 200: {"headers": ETAG_HEADER}},
 )
 def archive_innovation(
-    response: Response, session: SessionDep, principal: PrincipalDep, innovation: InnovationDep, version: IfMatchDep
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+    innovation: InnovationDep,
+    version: IfMatchDep,
 ) -> InnovationPublic:
     """Archives the innovation: records are never deleted, its history stays."""
     innovations.archive(session, principal, innovation, version)

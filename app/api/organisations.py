@@ -33,7 +33,11 @@ def list_organisations(
     responses={**responses(403, 409), 201: {"headers": CREATED_HEADERS}},
 )
 def create_organisation(
-    request: Request, response: Response, session: SessionDep, principal: PrincipalDep, body: OrganisationCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+    body: OrganisationCreate,
 ) -> OrganisationPublic:
     """Admins only."""
     org = organisations.create(session, principal, body)
@@ -68,5 +72,3 @@ def update_organisation(
     organisations.update(session, principal, org, body, version)
     tag(response, org)
     return organisations.to_public(org)
-
-

@@ -102,6 +102,5 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     codes = sorted({401, 422, 500, *statuses})
     ref = {"$ref": "#/components/schemas/Problem"}
     return {
-        code: {"description": _DESCRIPTIONS[code], "content": {MEDIA_TYPE: {"schema": ref}}}
-        for code in codes
+        code: {"description": _DESCRIPTIONS[code], "content": {MEDIA_TYPE: {"schema": ref}}} for code in codes
     }

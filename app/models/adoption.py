@@ -83,9 +83,7 @@ class AdoptionCreate(SQLModel):
 class AdoptionUpdate(SQLModel):
     """Fields to change. `gate` merges by key, and a `null` value clears one."""
 
-    model_config = SQLModelConfig(
-        extra="forbid", json_schema_extra={"examples": [{"gate": GATE_EXAMPLE}]}
-    )
+    model_config = SQLModelConfig(extra="forbid", json_schema_extra={"examples": [{"gate": GATE_EXAMPLE}]})
 
     lead: Lead | None = None
     gate: dict[str, Any] = Field(default=None, max_length=100)

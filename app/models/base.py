@@ -50,9 +50,7 @@ def _rfc3339(value: datetime) -> str:
 
 
 # A datetime as the API shows it: RFC 3339 in UTC, `2026-11-26T09:30:00Z`.
-Timestamp = Annotated[
-    datetime, BeforeValidator(_utc_or_none), PlainSerializer(_rfc3339, return_type=str)
-]
+Timestamp = Annotated[datetime, BeforeValidator(_utc_or_none), PlainSerializer(_rfc3339, return_type=str)]
 
 
 class Versioned(SQLModel):

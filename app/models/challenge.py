@@ -72,9 +72,7 @@ class ChallengeFacet(SQLModel, table=True):
     facet: str = Field(primary_key=True, max_length=20)
     value: str = Field(primary_key=True, max_length=40)
     challenge_id: uuid.UUID = Field(
-        sa_column=Column(
-            ForeignKey("challenges.id", ondelete="CASCADE"), primary_key=True, index=True
-        )
+        sa_column=Column(ForeignKey("challenges.id", ondelete="CASCADE"), primary_key=True, index=True)
     )
 
 
@@ -93,9 +91,7 @@ class ChallengeCreate(ChallengeFields):
 class ChallengeUpdate(SQLModel):
     """Fields to change; a field left out stays as it is."""
 
-    model_config = SQLModelConfig(
-        extra="forbid", json_schema_extra={"examples": [{"status": "closed"}]}
-    )
+    model_config = SQLModelConfig(extra="forbid", json_schema_extra={"examples": [{"status": "closed"}]})
 
     title: str = Field(default=None, min_length=1, max_length=200)
     problem_statement: str = Field(default=None, min_length=1, max_length=20_000)

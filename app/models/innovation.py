@@ -94,9 +94,7 @@ class InnovationFacet(SQLModel, table=True):
     facet: str = Field(primary_key=True, max_length=20)
     value: str = Field(primary_key=True, max_length=40)
     innovation_id: uuid.UUID = Field(
-        sa_column=Column(
-            ForeignKey("innovations.id", ondelete="CASCADE"), primary_key=True, index=True
-        )
+        sa_column=Column(ForeignKey("innovations.id", ondelete="CASCADE"), primary_key=True, index=True)
     )
 
 
@@ -113,9 +111,7 @@ class InnovationCreate(InnovationFields):
 class InnovationUpdate(SQLModel):
     """Fields to change; a field left out stays as it is."""
 
-    model_config = SQLModelConfig(
-        extra="forbid", json_schema_extra={"examples": [{"maturity": "ready"}]}
-    )
+    model_config = SQLModelConfig(extra="forbid", json_schema_extra={"examples": [{"maturity": "ready"}]})
 
     name: str = Field(default=None, min_length=1, max_length=200)
     summary: str = Field(default=None, min_length=1, max_length=1000)

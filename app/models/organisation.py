@@ -56,9 +56,7 @@ class OrganisationCreate(OrganisationBase):
 class OrganisationUpdate(SQLModel):
     """Fields to change; a field left out stays as it is."""
 
-    model_config = SQLModelConfig(
-        extra="forbid", json_schema_extra={"examples": [{"name": "New name"}]}
-    )
+    model_config = SQLModelConfig(extra="forbid", json_schema_extra={"examples": [{"name": "New name"}]})
 
     name: str = Field(default=None, min_length=1, max_length=200)
     kind: OrganisationKind = Field(default=None)

@@ -80,7 +80,7 @@ def get(
         .where(Adoption.id == adoption_id)
     )
     if for_update:
-        stmt = stmt.with_for_update(of=Adoption)  # type: ignore[arg-type]
+        stmt = stmt.with_for_update(of=Adoption)
     row = session.exec(stmt).first()
     if row is None or not _can_see(principal, row[0], row[1]):
         raise NotFound("adoption")
@@ -110,9 +110,7 @@ def list_(
     if filters.region is not None:
         in_region = select(Organisation.id).where(Organisation.region == filters.region)
         stmt = stmt.where(col(Adoption.organisation_id).in_(in_region))
-    return keyset(
-        session, stmt, col(Adoption.id), page, lambda adoption: to_public(stages, adoption)
-    )
+    return keyset(session, stmt, col(Adoption.id), page, lambda adoption: to_public(stages, adoption))
 
 
 def record_event(
@@ -152,9 +150,7 @@ def create(session: Session, principal: Principal, data: AdoptionCreate) -> Load
     adopter = organisations.require(session, data.organisation_id, "body.organisation_id")
     _require_challenge(session, data.challenge_id)
     if not (
-        principal.is_admin
-        or principal.organisation_id == adopter.id
-        or principal.facilitates(adopter.region)
+        principal.is_admin or principal.organisation_id == adopter.id or principal.facilitates(adopter.region)
     ):
         raise Forbidden(
             "An organisation opens adoptions for itself; facilitators for their region; admins for any."
@@ -199,9 +195,7 @@ def update(
 ) -> Adoption:
     adoption = loaded.adoption
     if not pipeline.can_move(principal, adoption, loaded.adopter_region):
-        raise Forbidden(
-            "Only the adopting organisation, its region's facilitators and admins change it."
-        )
+        raise Forbidden("Only the adopting organisation, its region's facilitators and admins change it.")
     patch = data.model_dump(exclude_unset=True)
     changes: dict[str, Any] = {}
     if "gate" in patch:
@@ -234,9 +228,7 @@ def move(
 ) -> Transition:
     """Check the version the client read, then let the pipeline move it."""
     if not pipeline.can_move(principal, loaded.adoption, loaded.adopter_region):
-        raise Forbidden(
-            "Only the adopting organisation, its region's facilitators and admins move it."
-        )
+        raise Forbidden("Only the adopting organisation, its region's facilitators and admins move it.")
     records.check_version(loaded.adoption, expected_version)
     return pipeline.move(
         session,
@@ -382,9 +374,7 @@ def board_card(session: Session, loaded: Loaded) -> BoardCard:
     return BoardCard(adoption, names[0], names[1], loaded.adopter_region, loaded.supplier_id)
 
 
-def board_choices(
-    session: Session, principal: Principal
-) -> tuple[list[BoardChoice], list[BoardChoice]]:
+def board_choices(session: Session, principal: Principal) -> tuple[list[BoardChoice], list[BoardChoice]]:
     """The adopting organisations and the innovations among the adoptions the
     person may see, by name, for the board's filters: two queries."""
     visible = (

@@ -115,9 +115,7 @@ def get(session: Session, principal: Principal, key_id: uuid.UUID, *, for_update
     return api_key
 
 
-def revoke(
-    session: Session, principal: Principal, api_key: ApiKey, expected_version: int | None
-) -> ApiKey:
+def revoke(session: Session, principal: Principal, api_key: ApiKey, expected_version: int | None) -> ApiKey:
     records.check_version(api_key, expected_version)
     if api_key.revoked_at is None:
         api_key.revoked_at = utcnow()

@@ -81,9 +81,7 @@ def list_(
     for facet in ("category", "care_setting"):
         value = getattr(filters, facet)
         if value is not None:
-            stmt = stmt.where(
-                facets.has(ChallengeFacet, "challenge_id", Challenge.id, facet, value)
-            )
+            stmt = stmt.where(facets.has(ChallengeFacet, "challenge_id", Challenge.id, facet, value))
     if filters.q:
         stmt = stmt.where(search.matches(session, "challenges", filters.q))
     return keyset(session, stmt, col(Challenge.id), page, to_public)
@@ -105,9 +103,7 @@ def _record(session: Session, principal: Principal, type: str, challenge: Challe
 def create(session: Session, principal: Principal, data: ChallengeCreate) -> Challenge:
     organisations.require(session, data.owner_id, "body.owner_id")
     if not (principal.is_exchange_staff or principal.organisation_id == data.owner_id):
-        raise Forbidden(
-            "An organisation posts challenges for itself; facilitators and admins for anyone."
-        )
+        raise Forbidden("An organisation posts challenges for itself; facilitators and admins for anyone.")
     challenge = Challenge(**data.model_dump(), owner_org_id=principal.organisation_id)
     session.add(challenge)
     records.flush_unique(session, REF)

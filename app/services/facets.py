@@ -22,9 +22,7 @@ def sync(session: Session, facet_model: type[SQLModel], owner_field: str, record
         session.execute(insert(facet_model), rows)
 
 
-def has(
-    facet_model: type[SQLModel], owner_field: str, owner_id: Any, facet: str, value: str
-) -> Any:
+def has(facet_model: type[SQLModel], owner_field: str, owner_id: Any, facet: str, value: str) -> Any:
     """A WHERE clause: the record has `value` among its `facet`s."""
     return exists().where(
         facet_model.facet == facet,  # type: ignore[attr-defined]

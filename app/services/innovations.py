@@ -83,9 +83,7 @@ def list_(
     for facet in ("category", "care_setting"):
         value = getattr(filters, facet)
         if value is not None:
-            stmt = stmt.where(
-                facets.has(InnovationFacet, "innovation_id", Innovation.id, facet, value)
-            )
+            stmt = stmt.where(facets.has(InnovationFacet, "innovation_id", Innovation.id, facet, value))
     if filters.q:
         stmt = stmt.where(search.matches(session, "innovations", filters.q))
     return keyset(session, stmt, col(Innovation.id), page, to_public)
@@ -118,9 +116,7 @@ def _record(session: Session, principal: Principal, type: str, innovation: Innov
 def create(session: Session, principal: Principal, data: InnovationCreate) -> Innovation:
     organisations.require(session, data.supplier_id, "body.supplier_id")
     if not (principal.is_exchange_staff or principal.organisation_id == data.supplier_id):
-        raise Forbidden(
-            "A supplier creates innovations for itself; facilitators and admins for anyone."
-        )
+        raise Forbidden("A supplier creates innovations for itself; facilitators and admins for anyone.")
     values = _values(data, partial=False)
     innovation = Innovation(**values, owner_org_id=principal.organisation_id)
     session.add(innovation)

@@ -45,18 +45,14 @@ def require(session: Session, organisation_id: uuid.UUID, field: str) -> Organis
     return org
 
 
-def list_(
-    session: Session, filters: OrganisationFilters, page: PageRequest
-) -> Page[OrganisationPublic]:
+def list_(session: Session, filters: OrganisationFilters, page: PageRequest) -> Page[OrganisationPublic]:
     stmt = select(Organisation)
     if filters.kind:
         stmt = stmt.where(Organisation.kind == filters.kind)
     if filters.region:
         stmt = stmt.where(Organisation.region == filters.region)
     if filters.q:
-        stmt = stmt.where(
-            func.lower(Organisation.name).contains(filters.q.lower(), autoescape=True)
-        )
+        stmt = stmt.where(func.lower(Organisation.name).contains(filters.q.lower(), autoescape=True))
     return keyset(session, stmt, col(Organisation.id), page, to_public)
 
 

@@ -28,7 +28,14 @@ from app.models.adoption import Adoption
 from app.models.base import as_utc, utcnow
 from app.models.stage import GateItem, GateItemPublic, Stage, StagePublic
 from app.models.transition import Transition, TransitionPublic
-from app.models.vocabulary import ADOPTED, ADOPTED_STAGES, IDENTIFIED, NOT_PROGRESSED, PAUSED, NotProgressedReason
+from app.models.vocabulary import (
+    ADOPTED,
+    ADOPTED_STAGES,
+    IDENTIFIED,
+    NOT_PROGRESSED,
+    PAUSED,
+    NotProgressedReason,
+)
 from app.services import events, records
 from app.services.pagination import Page, PageRequest, keyset
 
@@ -121,9 +128,7 @@ def missing_for(pipeline: Stages, adoption: Adoption, stage_key: str, now: datet
     """The gate items of `stage_key` that the adoption does not yet show."""
     facts = _facts(adoption)
     missing = [
-        item.key
-        for item in pipeline.items.get(stage_key, ())
-        if not _item_met(item, facts.get(item.key))
+        item.key for item in pipeline.items.get(stage_key, ()) if not _item_met(item, facts.get(item.key))
     ]
     wait = pipeline.by_key[stage_key].wait_days
     if wait is not None:
@@ -218,9 +223,7 @@ def _check_move(
         return
     if source == NOT_PROGRESSED:
         if target != IDENTIFIED:
-            raise GateNotMet(
-                "A `not_progressed` adoption can only be reopened at `identified`.", missing=[]
-            )
+            raise GateNotMet("A `not_progressed` adoption can only be reopened at `identified`.", missing=[])
         if not principal.is_exchange_staff:
             raise Forbidden("Only a facilitator or admin may reopen an adoption.")
         return
@@ -257,9 +260,7 @@ def _check_move(
     missing = missing_for(pipeline, adoption, target, now)
     if missing and not request.override:
         labels = [_label(pipeline, key) for key in missing]
-        raise GateNotMet(
-            f"The gate of `{target}` is not met. Missing: {'; '.join(labels)}.", missing=missing
-        )
+        raise GateNotMet(f"The gate of `{target}` is not met. Missing: {'; '.join(labels)}.", missing=missing)
 
 
 def _before_adopted(pipeline: Stages, key: str) -> bool:
@@ -286,9 +287,7 @@ def move(
     transition, with a snapshot of the gate as it stood, and its event; the
     caller has already checked the version the client read."""
     if not can_move(principal, adoption, adopter_region):
-        raise Forbidden(
-            "Only the adopting organisation, its region's facilitators and admins move it."
-        )
+        raise Forbidden("Only the adopting organisation, its region's facilitators and admins move it.")
     pipeline = stages(session)
     now = now or utcnow()
     _check_move(pipeline, principal, adoption, request, now)

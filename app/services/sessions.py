@@ -74,7 +74,9 @@ def sign_in(
         ready_at = as_utc(failure.last_failed_at) + _wait(failure.failures, settings.sign_in_free_failures)
         if now < ready_at:
             seconds = int((ready_at - now).total_seconds()) + 1
-            raise SignInThrottled(f"Too many tries. Wait {seconds} seconds and try again.", retry_after=seconds)
+            raise SignInThrottled(
+                f"Too many tries. Wait {seconds} seconds and try again.", retry_after=seconds
+            )
 
     row = session.exec(
         select(User, Organisation)
@@ -111,8 +113,15 @@ def sign_in(
         )
     )
     signed_in = SignedIn(user, org, _principal(user, org))
-    events.record(session, signed_in.principal, "user.signed_in", ("user", user.id), {"user_id": str(user.id)},
-                  restricted=True, orgs=(org.id, None))
+    events.record(
+        session,
+        signed_in.principal,
+        "user.signed_in",
+        ("user", user.id),
+        {"user_id": str(user.id)},
+        restricted=True,
+        orgs=(org.id, None),
+    )
     return signed_in, token
 
 

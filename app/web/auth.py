@@ -57,5 +57,7 @@ def sign_in(
 def sign_out(request: Request, session: SessionDep) -> Response:
     sessions.sign_out(session, request.cookies.get(COOKIE))
     response = RedirectResponse("/sign-in", status_code=303)
-    response.delete_cookie(COOKIE, httponly=True, samesite="lax", secure=request.app.state.settings.secure_cookies)
+    response.delete_cookie(
+        COOKIE, httponly=True, samesite="lax", secure=request.app.state.settings.secure_cookies
+    )
     return response

@@ -9,6 +9,7 @@ most forgeries already; the token stops the rest."""
 import hashlib
 import hmac
 import secrets
+
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -41,7 +42,9 @@ async def require(request: Request) -> None:
         value = form.get(FIELD)
         sent = value if isinstance(value, str) else None
     if not sent or not hmac.compare_digest(sent, token(request)):
-        raise Forbidden("This form has expired or did not come from this service. Go back, reload and try again.")
+        raise Forbidden(
+            "This form has expired or did not come from this service. Go back, reload and try again."
+        )
 
 
 class CsrfCookieMiddleware:
@@ -70,5 +73,3 @@ class CsrfCookieMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
-
-

@@ -36,7 +36,8 @@ def required_user(
     request: Request, signed_in: Annotated[sessions.SignedIn | None, Depends(optional_user)]
 ) -> sessions.SignedIn:
     if signed_in is None:
-        raise SignInRequired(f"/sign-in?next={quote(request.url.path + ('?' + request.url.query if request.url.query else ''))}")
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInRequired(f"/sign-in?next={quote(here)}")
     return signed_in
 
 

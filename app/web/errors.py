@@ -21,7 +21,9 @@ def domain_error(request: Request, exc: DomainError) -> Response:
     return error_page(request, exc.status, exc.title, exc.detail)
 
 
-def error_page(request: Request, status: int, title: str | None = None, detail: str | None = None) -> Response:
+def error_page(
+    request: Request, status: int, title: str | None = None, detail: str | None = None
+) -> Response:
     title = title or HTTPStatus(status).phrase
     headers = {"Retry-After": "60"} if status == 429 else None
     return render(
@@ -36,5 +38,8 @@ def error_page(request: Request, status: int, title: str | None = None, detail: 
 def unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_page(
-        request, 500, "Sorry, there is a problem with the service", "Try again later. Nothing you sent was saved."
+        request,
+        500,
+        "Sorry, there is a problem with the service",
+        "Try again later. Nothing you sent was saved.",
     )

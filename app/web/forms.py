@@ -24,7 +24,9 @@ async def read_form(request: Request) -> FormData:
 FormDep = Annotated[FormData, Depends(read_form)]
 
 
-def fields(form: FormData, *, lists: tuple[str, ...] = (), blank_is_none: tuple[str, ...] = ()) -> dict[str, Any]:
+def fields(
+    form: FormData, *, lists: tuple[str, ...] = (), blank_is_none: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """The form as a dict: checkbox groups in `lists` as lists, empty values
     of `blank_is_none` as None, the CSRF token left out."""
     data: dict[str, Any] = {}
@@ -69,18 +71,20 @@ def errors_from(exc: ValidationError | ValidationFailed, labels: Mapping[str, st
     """{field: message}, one message per field, first error first."""
     errors: dict[str, str] = {}
     if isinstance(exc, ValidationFailed):
-        for error in exc.errors:
-            field = error["field"].removeprefix("body.").split(".")[0] or "form"
-            errors.setdefault(field, error["message"])
+        for problem in exc.errors:
+            field = problem["field"].removeprefix("body.").split(".")[0] or "form"
+            errors.setdefault(field, problem["message"])
         return errors
-    for error in exc.errors():
-        loc = [str(part) for part in error["loc"]]
+    for detail in exc.errors():
+        loc = [str(part) for part in detail["loc"]]
         field = loc[0] if loc else "form"
-        errors.setdefault(field, _message(error, labels.get(field, field.replace("_", " "))))
+        errors.setdefault(field, _message(detail, labels.get(field, field.replace("_", " "))))
     return errors
 
 
-def validate(model: type[Model], data: dict[str, Any], labels: Mapping[str, str]) -> tuple[Model | None, dict[str, str]]:
+def validate(
+    model: type[Model], data: dict[str, Any], labels: Mapping[str, str]
+) -> tuple[Model | None, dict[str, str]]:
     """The model, or None and the messages to show beside each field."""
     try:
         return model.model_validate(data), {}

@@ -261,6 +261,8 @@ def test_two_writers_never_overwrite_each_other(fresh_database: Database) -> Non
 
 def test_if_match_star_accepts_any_version(client: TestClient, world: World) -> None:
     url = f"/api/v1/innovations/{world.innovation.id}"
-    answer = client.patch(url, json={"maturity": "ready"}, headers={**world.auth("supplier"), "If-Match": "*"})
+    answer = client.patch(
+        url, json={"maturity": "ready"}, headers={**world.auth("supplier"), "If-Match": "*"}
+    )
     assert answer.status_code == 200, answer.text
     assert answer.json()["maturity"] == "ready"

@@ -59,7 +59,9 @@ def _free_port() -> int:
 
 
 def _hie(env: dict[str, str], *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "app.cli", *args], env=env, check=True, cwd=ROOT, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "app.cli", *args], env=env, check=True, cwd=ROOT, capture_output=True
+    )
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -39,7 +39,9 @@ def test_the_policy_watch_sees_a_violation(browser: Browser, server: str) -> Non
     watch.watch(context)
     page = context.new_page()
     page.goto("/sign-in")
-    page.evaluate("() => { const s = document.createElement('script'); s.textContent = '1'; document.body.append(s); }")
+    page.evaluate(
+        "() => { const s = document.createElement('script'); s.textContent = '1'; document.body.append(s); }"
+    )
     page.wait_for_timeout(200)
     context.close()
     assert watch.violations

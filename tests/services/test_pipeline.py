@@ -956,7 +956,9 @@ def test_a_skip_straight_to_sustained_dates_the_adoption(session: Session, world
         session,
         admin,
         loaded.adoption,
-        pipeline.MoveRequest(to_stage="sustained", override=True, reason="adopted before joining the exchange"),
+        pipeline.MoveRequest(
+            to_stage="sustained", override=True, reason="adopted before joining the exchange"
+        ),
         adopter_region=loaded.adopter_region,
         supplier_id=loaded.supplier_id,
     )

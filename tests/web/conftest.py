@@ -38,7 +38,12 @@ def sign_in(client: TestClient, session: Session, world: World) -> Callable[[str
     def sign_in_as(who: str) -> str:
         org, role = organisations[who]
         email = f"{who}@example.nhs.uk"
-        users.create(session, None, UserCreate(email=email, name=who.title(), organisation_id=org.id, role=role), PASSWORD)
+        users.create(
+            session,
+            None,
+            UserCreate(email=email, name=who.title(), organisation_id=org.id, role=role),
+            PASSWORD,
+        )
         token = csrf_token(client)
         answer = client.post(
             "/sign-in",

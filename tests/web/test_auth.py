@@ -28,7 +28,9 @@ def test_sign_in_and_out(client: TestClient, sign_in: Callable[[str], str], sess
     assert client.get("/", follow_redirects=False).status_code == 303
 
 
-def test_the_session_cookie_is_http_only_lax_and_expires(client: TestClient, sign_in: Callable[[str], str], session: Session) -> None:
+def test_the_session_cookie_is_http_only_lax_and_expires(
+    client: TestClient, sign_in: Callable[[str], str], session: Session
+) -> None:
     sign_in("trust")
     client.cookies.clear()
     token = csrf_token(client)
@@ -58,8 +60,13 @@ def test_a_failed_sign_in_does_not_say_whether_the_email_exists(
     sign_in("supplier")
     client.cookies.clear()
     token = csrf_token(client)
-    known = client.post("/sign-in", data={"email": "supplier@example.nhs.uk", "password": "wrong password", "csrf_token": token})
-    unknown = client.post("/sign-in", data={"email": "ghost@example.nhs.uk", "password": "wrong password", "csrf_token": token})
+    known = client.post(
+        "/sign-in",
+        data={"email": "supplier@example.nhs.uk", "password": "wrong password", "csrf_token": token},
+    )
+    unknown = client.post(
+        "/sign-in", data={"email": "ghost@example.nhs.uk", "password": "wrong password", "csrf_token": token}
+    )
     assert known.status_code == unknown.status_code == 422
     assert "The email address or password is not right" in known.text
     assert known.text.replace("supplier@", "X@") == unknown.text.replace("ghost@", "X@")
@@ -78,12 +85,16 @@ def test_repeated_failures_slow_down(client: TestClient, sign_in: Callable[[str]
     assert statuses[:5] == [422] * 5
     assert 429 in statuses[5:]
     # even the right password waits its turn
-    right = client.post("/sign-in", data={"email": "supplier@example.nhs.uk", "password": PASSWORD, "csrf_token": token})
+    right = client.post(
+        "/sign-in", data={"email": "supplier@example.nhs.uk", "password": PASSWORD, "csrf_token": token}
+    )
     assert right.status_code == 429
     assert "Wait" in right.text
 
 
-def test_changes_without_the_csrf_token_are_refused(client: TestClient, sign_in: Callable[[str], str]) -> None:
+def test_changes_without_the_csrf_token_are_refused(
+    client: TestClient, sign_in: Callable[[str], str]
+) -> None:
     sign_in("trust")
     assert client.post("/sign-out", follow_redirects=False).status_code == 403
     assert client.post("/sign-out", data={"csrf_token": "forged"}, follow_redirects=False).status_code == 403
