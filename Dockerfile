@@ -1,6 +1,12 @@
 # A slim image that runs as a non-root user, migrates on start and serves
 # with uvicorn. DATABASE_URL points it at PostgreSQL in production; without
 # it the service keeps a SQLite file in the /srv/data volume.
+# Browser assets from npm, pinned by package-lock.json.
+FROM node:20-slim AS assets
+WORKDIR /build
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --omit=dev
+
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -14,8 +20,11 @@ WORKDIR /srv
 COPY pyproject.toml README.md alembic.ini ./
 COPY app ./app
 COPY migrations ./migrations
+COPY scripts ./scripts
+COPY --from=assets /build/node_modules ./node_modules
 # Editable, so that the package finds migrations/ beside it, where Alembic reads them.
 RUN pip install -e . \
+    && python scripts/vendor.py && rm -rf node_modules \
     && useradd --create-home --uid 10001 hie \
     && mkdir -p /srv/data && chown hie /srv/data
 

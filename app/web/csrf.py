@@ -47,6 +47,10 @@ async def require(request: Request) -> None:
         )
 
 
+# The JSON API, its probes and static files set no cookie.
+NO_COOKIE_PREFIXES = ("/api/", "/healthz", "/readyz", "/openapi.json", "/static/", "/assets/")
+
+
 class CsrfCookieMiddleware:
     """Gives each browser its `hie_csrf` cookie on the first page it asks for."""
 
@@ -55,7 +59,7 @@ class CsrfCookieMiddleware:
         self.secure = secure
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].startswith(NO_COOKIE_PREFIXES):
             await self.app(scope, receive, send)
             return
         request = Request(scope)

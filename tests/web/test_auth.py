@@ -117,3 +117,9 @@ def test_security_headers_on_every_page(client: TestClient) -> None:
         assert headers["x-content-type-options"] == "nosniff"
         assert headers["x-frame-options"] == "DENY"
         assert headers["referrer-policy"]
+
+
+def test_the_api_sets_no_cookie(client: TestClient) -> None:
+    assert "set-cookie" not in client.get("/healthz").headers
+    assert "set-cookie" not in client.get("/api/v1/stages").headers
+    assert "set-cookie" in client.get("/sign-in").headers
