@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from app.auth import Principal
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from app.models.adoption import Adoption, AdoptionCreate, AdoptionPublic, AdoptionUpdate, Lead
+from app.models.adoption import Adoption, AdoptionCreate, AdoptionPublic, AdoptionUpdate, GateStatus, Lead
 from app.models.base import as_utc, utcnow
 from app.models.challenge import Challenge
 from app.models.innovation import Innovation, InnovationFacet
@@ -47,18 +47,21 @@ class Loaded:
 
 
 def to_public(stages: pipeline.Stages, adoption: Adoption) -> AdoptionPublic:
+    """Built without validating again: every value is from a row written after
+    validation (re-checking the lead's email alone cost 0.13 ms an adoption)."""
     lead = (
-        Lead(name=adoption.lead_name, email=adoption.lead_email)
+        Lead.model_construct(name=adoption.lead_name, email=adoption.lead_email)
         if adoption.lead_name and adoption.lead_email
         else None
     )
-    return AdoptionPublic.model_validate(
-        {
-            **adoption.model_dump(),
-            "lead": lead,
-            "gate_status": pipeline.gate_status(stages, adoption),
-        }
-    )
+    gate_status = {
+        key: GateStatus.model_construct(**status)
+        for key, status in pipeline.gate_status(stages, adoption).items()
+    }
+    fields = {
+        name: getattr(adoption, name) for name in AdoptionPublic.model_fields.keys() - {"lead", "gate_status"}
+    }
+    return AdoptionPublic.model_construct(**fields, lead=lead, gate_status=gate_status)
 
 
 def _can_see(principal: Principal, adoption: Adoption, supplier_id: uuid.UUID) -> bool:

@@ -126,25 +126,25 @@ def days_since_adopted(adoption: Adoption, now: datetime) -> int | None:
 
 def missing_for(pipeline: Stages, adoption: Adoption, stage_key: str, now: datetime) -> list[str]:
     """The gate items of `stage_key` that the adoption does not yet show."""
-    facts = _facts(adoption)
-    missing = [
-        item.key for item in pipeline.items.get(stage_key, ()) if not _item_met(item, facts.get(item.key))
-    ]
+    return _missing(pipeline, _facts(adoption), days_since_adopted(adoption, now), stage_key)
+
+
+def _missing(pipeline: Stages, facts: dict[str, Any], days_adopted: int | None, stage_key: str) -> list[str]:
+    items = pipeline.items.get(stage_key, ())
+    missing = [item.key for item in items if not _item_met(item, facts.get(item.key))]
     wait = pipeline.by_key[stage_key].wait_days
-    if wait is not None:
-        days = days_since_adopted(adoption, now)
-        if days is None or days < wait:
-            missing.append(f"{wait}_days_since_adopted")
+    if wait is not None and (days_adopted is None or days_adopted < wait):
+        missing.append(f"{wait}_days_since_adopted")
     return missing
 
 
 def gate_status(
     pipeline: Stages, adoption: Adoption, now: datetime | None = None
 ) -> dict[str, dict[str, Any]]:
-    now = now or utcnow()
+    facts, days = _facts(adoption), days_since_adopted(adoption, now or utcnow())
     status = {}
     for stage in pipeline.active:
-        missing = missing_for(pipeline, adoption, stage.key, now)
+        missing = _missing(pipeline, facts, days, stage.key)
         status[stage.key] = {"met": not missing, "missing": missing}
     return status
 
