@@ -9,6 +9,7 @@ from app.models import metadata
 
 config = context.config
 
+
 def database_url() -> str:
     return config.get_main_option("sqlalchemy.url") or get_settings().database_url
 
