@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import exists, func, or_
 from sqlmodel import Session, col, select
 
 from app.auth import Principal
@@ -90,6 +90,14 @@ def get(
     return Loaded(*row)
 
 
+def in_region(region: str) -> Any:
+    """The adopting organisation is in `region`: a correlated EXISTS, one
+    primary-key probe per row, where `IN (SELECT ...)` had SQLite build the
+    region's whole list of organisations on every request (2.7 ms at a
+    million adoptions, bench/RESULTS.md)."""
+    return exists().where(col(Organisation.id) == Adoption.organisation_id, col(Organisation.region) == region)
+
+
 def list_(
     session: Session, principal: Principal, filters: AdoptionFilters, page: PageRequest
 ) -> Page[AdoptionPublic]:
@@ -111,8 +119,7 @@ def list_(
         if value is not None:
             stmt = stmt.where(getattr(Adoption, field) == value)
     if filters.region is not None:
-        in_region = select(Organisation.id).where(Organisation.region == filters.region)
-        stmt = stmt.where(col(Adoption.organisation_id).in_(in_region))
+        stmt = stmt.where(in_region(filters.region))
     return keyset(session, stmt, col(Adoption.id), page, lambda adoption: to_public(stages, adoption))
 
 
@@ -308,8 +315,7 @@ def _board_where(principal: Principal, filters: BoardFilters) -> list[Any]:
     if filters.organisation_id is not None:
         where.append(col(Adoption.organisation_id) == filters.organisation_id)
     if filters.region is not None:
-        in_region = select(Organisation.id).where(Organisation.region == filters.region)
-        where.append(col(Adoption.organisation_id).in_(in_region))
+        where.append(in_region(filters.region))
     if filters.category is not None:
         where.append(
             facets.has(InnovationFacet, "innovation_id", Adoption.innovation_id, "category", filters.category)

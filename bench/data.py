@@ -1,0 +1,343 @@
+"""Made-up but plausible data for the benchmark, generated in batches.
+
+Organisations (NHS trusts, ICBs, GP practices, councils, Health Innovation
+Networks and suppliers across the seven regions), innovations (with their
+category and care-setting facets) and adoptions spread along the pipeline as
+a funnel: many identified, few sustained. Ids come from the app's own
+`new_id` (UUIDv7), so id order is creation order, as in the service.
+
+The same seed gives the same data, whatever the database."""
+
+import random
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from app.models.base import new_id
+from app.models.vocabulary import CareSetting, Category, EvidenceType, Maturity, Region, UkcaClass
+
+BATCH = 20_000
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+def _phrases(text: str) -> list[str]:
+    return text.split("; ")
+
+
+# Rough shares of the regions' populations.
+REGION_WEIGHTS = {
+    Region.north_east_and_yorkshire: 15,
+    Region.north_west: 13,
+    Region.midlands: 19,
+    Region.east_of_england: 11,
+    Region.london: 16,
+    Region.south_east: 16,
+    Region.south_west: 10,
+}
+
+# Kinds of the organisations that adopt, with their shares; suppliers and
+# Health Innovation Networks are made apart.
+ADOPTER_KINDS = {
+    "primary_care": 45,
+    "nhs_trust": 12,
+    "social_care": 14,
+    "icb": 3,
+    "local_authority": 8,
+    "academic": 4,
+    "charity": 8,
+    "other": 6,
+}
+SUPPLIER_SHARE = 0.3
+HINS_PER_REGION = 2
+
+# The pipeline as a funnel.
+STAGE_WEIGHTS = {
+    "identified": 30,
+    "needs_assessment": 18,
+    "co_design": 14,
+    "real_world_testing": 10,
+    "adopted": 10,
+    "sustained": 5,
+    "paused": 6,
+    "not_progressed": 7,
+}
+ACTIVE = ["identified", "needs_assessment", "co_design", "real_world_testing", "adopted", "sustained"]
+# What each stage's gate asks, so an adoption's gate record shows what it took to get there.
+GATE_BY_STAGE: dict[str, dict[str, Any]] = {
+    "needs_assessment": {"champion": "Named lead"},
+    "co_design": {
+        "needs_assessment_summary": "Fits the local pathway; reduces admissions.",
+        "evidence_reviewed": True,
+        "regulation_reviewed": True,
+        "cost_reviewed": True,
+        "pathway_fit_reviewed": True,
+    },
+    "real_world_testing": {
+        "funding_source": "ICB transformation fund",
+        "evaluation_plan": "Six-month service evaluation",
+        "success_measures": "Bed days saved; staff time",
+        "local_tailoring": "Adapted with the ward team",
+    },
+    "adopted": {"evaluation_outcome": "positive", "procurement_route": "Framework call-off"},
+}
+NOT_PROGRESSED_CODES = ["insufficient_evidence", "no_funding", "no_capacity", "poor_local_fit"]
+
+PLACES = _words(
+    "Ashford Barnsley Bolton Bradford Brighton Bristol Cambridge Carlisle Chester Colchester "
+    "Coventry Derby Doncaster Dorset Durham Exeter Gloucester Halifax Harrogate Hereford Hull "
+    "Ipswich Kendal Kingston Lancaster Leeds Leicester Lincoln Luton Maidstone Mansfield "
+    "Middlesbrough Newcastle Northampton Norwich Nottingham Oldham Oxford Peterborough Plymouth "
+    "Portsmouth Preston Reading Salford Sheffield Shrewsbury Southampton Stockport Sunderland "
+    "Swindon Taunton Telford Truro Wakefield Walsall Warrington Watford Wigan Winchester "
+    "Wolverhampton Worcester York"
+)
+KIND_NAMES = {
+    "primary_care": "Medical Practice",
+    "nhs_trust": "NHS Foundation Trust",
+    "social_care": "Care Home",
+    "icb": "Integrated Care Board",
+    "local_authority": "Council",
+    "academic": "University",
+    "charity": "Hospice",
+    "other": "Community Interest Company",
+    "supplier": "Ltd",
+}
+
+# Innovation names and text are drawn from these words, so a search for any
+# one of them matches a predictable share of innovations (one in len(list)).
+ADJECTIVES = _words(
+    "acoustic adaptive ambient antimicrobial automated bedside biodegradable cloud connected "
+    "contactless digital disposable ergonomic foldable handheld haptic immersive inflatable "
+    "intelligent lightweight low-cost magnetic mobile modular portable predictive reusable "
+    "robotic sensor-based smart solar thermal ultrasonic virtual voice-activated wearable "
+    "wireless"
+)
+NOUNS = _words(
+    "alarm analyser app bandage bed brace catheter chair checklist clinic coach dashboard "
+    "dispenser dressing glove headset helmet hoist inhaler kiosk lamp mattress monitor needle "
+    "oximeter pathway patch pillow platform pump scanner screener sensor splint stethoscope "
+    "stretcher syringe tablet tracker triage ventilator walker wristband"
+)
+PURPOSES = _phrases(
+    "falls prevention; pressure ulcers; sepsis detection; medicines adherence; "
+    "hospital discharge; dementia care; diabetes control; heart failure; wound healing; "
+    "infection control; frailty; mental wellbeing; maternity care; stroke rehabilitation; "
+    "asthma; chronic pain; hydration; nutrition; sleep; loneliness"
+)
+SECTORS = _words(
+    "engineering aerospace automotive retail gaming defence finance agriculture "
+    "logistics hospitality construction energy textiles sport"
+)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How many of each: `adoptions` is the N of the benchmark."""
+
+    adoptions: int
+    innovations: int
+    organisations: int
+
+    @classmethod
+    def for_n(cls, n: int, innovations: int | None = None, organisations: int | None = None) -> "Shape":
+        # Three adoptions per innovation on average; one organisation per ten adoptions.
+        return cls(
+            adoptions=n,
+            innovations=innovations or max(100, n // 3),
+            organisations=organisations or max(200, n // 10),
+        )
+
+
+def _weighted(rng: random.Random, weights: dict[Any, int], k: int) -> list[Any]:
+    return rng.choices(list(weights), weights=list(weights.values()), k=k)
+
+
+@dataclass
+class Generated:
+    """What later tables refer to, kept from the earlier ones."""
+
+    adopter_ids: list[uuid.UUID] = field(default_factory=list)
+    supplier_ids: list[uuid.UUID] = field(default_factory=list)
+    hin_ids: dict[str, list[uuid.UUID]] = field(default_factory=dict)
+    innovation_ids: list[uuid.UUID] = field(default_factory=list)
+
+
+class Generator:
+    def __init__(self, shape: Shape, seed: int = 2026) -> None:
+        self.shape = shape
+        self.rng = random.Random(seed)
+        self.now = datetime.now(UTC)
+        self.refs = Generated()
+
+    def _stamp(self) -> dict[str, Any]:
+        return {"version": 1, "created_at": self.now, "updated_at": self.now}
+
+    def organisations(self) -> Iterator[list[dict[str, Any]]]:
+        rng, shape = self.rng, self.shape
+        hins = len(REGION_WEIGHTS) * HINS_PER_REGION
+        suppliers = max(10, int(shape.organisations * SUPPLIER_SHARE))
+        adopters = max(10, shape.organisations - suppliers - hins)
+        rows: list[dict[str, Any]] = []
+        for region in REGION_WEIGHTS:
+            for i in range(HINS_PER_REGION):
+                org_id = new_id()
+                self.refs.hin_ids.setdefault(region, []).append(org_id)
+                rows.append(
+                    {
+                        "id": org_id,
+                        **self._stamp(),
+                        "name": f"Health Innovation {region.replace('_', ' ').title()} {i + 1}",
+                        "kind": "health_innovation_network",
+                        "region": region.value,
+                        "ods_code": None,
+                        "external_ref": None,
+                        "owner_org_id": None,
+                    }
+                )
+        kinds = _weighted(rng, ADOPTER_KINDS, adopters) + ["supplier"] * suppliers
+        rng.shuffle(kinds)
+        regions = _weighted(rng, REGION_WEIGHTS, len(kinds))
+        for i, (kind, region) in enumerate(zip(kinds, regions, strict=True)):
+            org_id = new_id()
+            supplier = kind == "supplier"
+            (self.refs.supplier_ids if supplier else self.refs.adopter_ids).append(org_id)
+            rows.append(
+                {
+                    "id": org_id,
+                    **self._stamp(),
+                    "name": f"{rng.choice(PLACES)} {KIND_NAMES[kind]} {i}",
+                    "kind": kind,
+                    # Half the suppliers say where they are; every NHS body has a region.
+                    "region": (region.value if not supplier or rng.random() < 0.5 else None),
+                    "ods_code": None if supplier else f"B{i:06d}",
+                    "external_ref": None,
+                    "owner_org_id": None,
+                }
+            )
+            if len(rows) >= BATCH:
+                yield rows
+                rows = []
+        if rows:
+            yield rows
+
+    def innovations(self) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+        """Batches of (innovation rows, innovation_facet rows)."""
+        rng = self.rng
+        categories, care_settings = list(Category), list(CareSetting)
+        rows: list[dict[str, Any]] = []
+        facets: list[dict[str, Any]] = []
+        for i in range(self.shape.innovations):
+            innovation_id = new_id()
+            self.refs.innovation_ids.append(innovation_id)
+            supplier = rng.choice(self.refs.supplier_ids)
+            adjective, noun, purpose = rng.choice(ADJECTIVES), rng.choice(NOUNS), rng.choice(PURPOSES)
+            chosen_categories = sorted({c.value for c in rng.sample(categories, rng.randint(1, 3))})
+            chosen_settings = sorted({c.value for c in rng.sample(care_settings, rng.randint(1, 3))})
+            sector = rng.choice(SECTORS)
+            status = rng.choices(["published", "draft", "archived"], weights=[85, 10, 5])[0]
+            rows.append(
+                {
+                    "id": innovation_id,
+                    **self._stamp(),
+                    "name": f"{adjective.capitalize()} {noun} {i}",
+                    "summary": f"A {adjective} {noun} for {purpose}, in use at several sites.",
+                    "description": (
+                        f"The {adjective} {noun} helps teams with {purpose}. It came from {sector}, "
+                        f"where a {rng.choice(ADJECTIVES)} {rng.choice(NOUNS)} did a similar job, "
+                        f"and was adapted with clinicians and patients."
+                    ),
+                    "supplier_id": supplier,
+                    "maturity": rng.choice(list(Maturity)).value,
+                    "origin_sector": sector,
+                    "origin_use": f"{rng.choice(ADJECTIVES).capitalize()} {rng.choice(NOUNS)}s in {sector}",
+                    "cost_summary": f"£{rng.randint(1, 200) * 50:,} per site per year",
+                    "status": status,
+                    "external_ref": None,
+                    "categories": chosen_categories,
+                    "care_settings": chosen_settings,
+                    "evidence": [
+                        {
+                            "type": rng.choice(list(EvidenceType)).value,
+                            "summary": "Pilot evaluation",
+                            "url": None,
+                        }
+                        for _ in range(rng.randint(0, 2))
+                    ],
+                    "regulatory": {
+                        "ukca_class": rng.choice(list(UkcaClass)).value,
+                        "dtac": rng.random() < 0.5,
+                        "dcb0129": rng.random() < 0.3,
+                    },
+                    "website": f"https://example.org/innovations/{i}",
+                    "owner_org_id": supplier,
+                }
+            )
+            facets.extend(
+                {"facet": "category", "value": value, "innovation_id": innovation_id}
+                for value in chosen_categories
+            )
+            facets.extend(
+                {"facet": "care_setting", "value": value, "innovation_id": innovation_id}
+                for value in chosen_settings
+            )
+            if len(rows) >= BATCH:
+                yield rows, facets
+                rows, facets = [], []
+        if rows:
+            yield rows, facets
+
+    def adoptions(self) -> Iterator[list[dict[str, Any]]]:
+        rng, n = self.rng, self.shape.adoptions
+        innovations, adopters = self.refs.innovation_ids, self.refs.adopter_ids
+        pairs = len(innovations) * len(adopters)
+        if pairs < n:
+            raise ValueError(f"{n} adoptions need more innovations x adopters than {pairs}")
+        # Distinct (innovation, organisation) pairs, in random order.
+        chosen = rng.sample(range(pairs), n)
+        stages = _weighted(rng, STAGE_WEIGHTS, n)
+        rows: list[dict[str, Any]] = []
+        for pair, stage in zip(chosen, stages, strict=True):
+            innovation_id = innovations[pair // len(adopters)]
+            organisation_id = adopters[pair % len(adopters)]
+            # Paused and not progressed adoptions had got somewhere first.
+            reached = rng.choice(ACTIVE[:4]) if stage in ("paused", "not_progressed") else stage
+            level = ACTIVE.index(reached)
+            gate: dict[str, Any] = {}
+            for passed in ACTIVE[1 : level + 1]:
+                gate.update(GATE_BY_STAGE.get(passed, {}))
+            entered = self.now - timedelta(days=rng.randint(0, 90), seconds=rng.randint(0, 86_400))
+            adopted_at = None
+            if stage == "adopted":
+                adopted_at = entered
+            elif stage == "sustained":
+                adopted_at = entered - timedelta(days=rng.randint(180, 400))
+            has_lead = level >= 1 or rng.random() < 0.3
+            rows.append(
+                {
+                    "id": new_id(),
+                    **self._stamp(),
+                    "innovation_id": innovation_id,
+                    "organisation_id": organisation_id,
+                    "challenge_id": None,
+                    "stage": stage,
+                    "stage_entered_at": entered,
+                    "paused_from": reached if stage == "paused" else None,
+                    "adopted_at": adopted_at,
+                    "lead_name": "Dr Asha Patel" if has_lead else None,
+                    "lead_email": "asha.patel@nhs.net" if has_lead else None,
+                    "gate": gate,
+                    "notes": "" if stage != "not_progressed" else rng.choice(NOT_PROGRESSED_CODES),
+                    "external_ref": None,
+                    "owner_org_id": organisation_id,
+                }
+            )
+            if len(rows) >= BATCH:
+                yield rows
+                rows = []
+        if rows:
+            yield rows
