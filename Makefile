@@ -42,7 +42,7 @@ lint: install
 	$(BIN)/mypy app
 
 bench: install
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run --n 100000 --db sqlite --db postgresql --duration 10
 
 clean:
 	rm -rf $(VENV) data node_modules app/static/vendor .pytest_cache .mypy_cache .ruff_cache
