@@ -24,7 +24,8 @@ def domain_error(request: Request, exc: DomainError) -> Response:
 def error_page(
     request: Request, status: int, title: str | None = None, detail: str | None = None
 ) -> Response:
-    title = title or HTTPStatus(status).phrase
+    # The NHS service manual's words for a missing page, whatever made it missing.
+    title = "Page not found" if status == 404 else title or HTTPStatus(status).phrase
     headers = {"Retry-After": "60"} if status == 429 else None
     return render(
         request,

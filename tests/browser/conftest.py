@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -64,11 +65,11 @@ def _hie(env: dict[str, str], *args: str) -> None:
     )
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The base URL of a running service with the demo data."""
-    folder = tmp_path_factory.mktemp(f"browser-{request.param}")
-    with empty_database(request.param, folder) as url:
+@contextmanager
+def running_service(backend: str, folder: Path) -> Iterator[str]:
+    """A service on a free port, serving a fresh database with the demo data:
+    its base URL."""
+    with empty_database(backend, folder) as url:
         env = {**os.environ, "DATABASE_URL": url, "ENVIRONMENT": "development", "LOG_LEVEL": "warning"}
         _hie(env, "migrate")
         _hie(env, "seed", "--demo")
@@ -89,6 +90,14 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             process.terminate()
             process.wait(timeout=10)
             log.close()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The base URL of a running service with the demo data."""
+    folder = tmp_path_factory.mktemp(f"browser-{request.param}")
+    with running_service(request.param, folder) as base:
+        yield base
 
 
 def _wait_until_ready(base: str, process: subprocess.Popen[bytes]) -> None:
@@ -135,11 +144,13 @@ def csp() -> CspWatch:
 
 @pytest.fixture
 def new_context(browser: Browser, server: str, csp: CspWatch) -> Iterator[Callable[..., BrowserContext]]:
-    """new_context(java_script_enabled=True) → a fresh browser context on the service."""
+    """new_context(java_script_enabled=True) → a fresh browser context on the
+    service (or on another, with base_url=...)."""
     contexts: list[BrowserContext] = []
 
     def make(**options: object) -> BrowserContext:
-        context = browser.new_context(base_url=server, viewport={"width": 1280, "height": 1000}, **options)  # type: ignore[arg-type]
+        options = {"base_url": server, "viewport": {"width": 1280, "height": 1000}, **options}
+        context = browser.new_context(**options)  # type: ignore[arg-type]
         csp.watch(context)
         contexts.append(context)
         return context
