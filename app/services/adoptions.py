@@ -95,7 +95,9 @@ def in_region(region: str) -> Any:
     primary-key probe per row, where `IN (SELECT ...)` had SQLite build the
     region's whole list of organisations on every request (2.7 ms at a
     million adoptions, bench/RESULTS.md)."""
-    return exists().where(col(Organisation.id) == Adoption.organisation_id, col(Organisation.region) == region)
+    return exists().where(
+        col(Organisation.id) == Adoption.organisation_id, col(Organisation.region) == region
+    )
 
 
 def list_(
