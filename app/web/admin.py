@@ -18,7 +18,7 @@ from app.services import organisations, users
 from app.services.pagination import PageRequest
 from app.services.sessions import SignedIn
 from app.web.deps import UserDep, safe_next
-from app.web.forms import FormDep, error_list, errors_from, fields, validate
+from app.web.forms import FormDep, error_list, errors_from, fields, opened_version, validate
 from app.web.rendering import render
 
 router = APIRouter(prefix="/admin")
@@ -209,15 +209,6 @@ def create_organisation(
     return _organisation_form(request, values=data, errors=_organisation_errors(errors), status_code=422)
 
 
-def _version(form: Any) -> int:
-    """The version the form was opened at; a missing or mangled one matches none."""
-    value = form.get("version")
-    try:
-        return int(value) if isinstance(value, str) else -1
-    except ValueError:
-        return -1
-
-
 @router.get("/organisations/{organisation_id}/edit")
 def edit_organisation(
     request: Request, session: SessionDep, _: AdminDep, organisation_id: uuid.UUID
@@ -243,7 +234,7 @@ def update_organisation(
 ) -> Response:
     org = organisations.get(session, organisation_id, for_update=True)
     data = _organisation_data(form)
-    version = _version(form)
+    version = opened_version(form)
     model, errors = validate(OrganisationUpdate, data, ORGANISATION_LABELS)
     if model is not None:
         try:
@@ -393,7 +384,7 @@ def _set_active(
     user = users.get(session, signed_in.principal, user_id, for_update=True)
     verb = users.reactivate if active else users.deactivate
     try:
-        verb(session, signed_in.principal, user, _version(form))
+        verb(session, signed_in.principal, user, opened_version(form))
     except PreconditionFailed:
         page = users.list_(session, signed_in.principal, PageRequest(limit=PAGE_SIZE))
         problem = (

@@ -26,7 +26,7 @@ from app.services.pagination import MAX_LIMIT, PageRequest
 from app.web import board
 from app.web.board import Problem
 from app.web.deps import WebPrincipalDep, safe_next
-from app.web.forms import FormDep, error_list, errors_from, fields, validate
+from app.web.forms import FormDep, error_list, errors_from, fields, opened_version, validate
 from app.web.rendering import is_htmx, render
 
 router = APIRouter(prefix="/adoptions")
@@ -41,11 +41,6 @@ SAVED = {"gate": "Gate record saved.", "lead": "Adoption lead saved.", "move": "
 
 
 # --- helpers ----------------------------------------------------------------
-
-
-def _version(value: Any) -> int:
-    """The version the form was read at; none or nonsense never matches."""
-    return int(value) if isinstance(value, str) and value.isdigit() else -1
 
 
 def _stage_words(stages: pipeline.Stages, text: str) -> str:
@@ -248,7 +243,7 @@ def move(
             to_stage=body.to_stage, reason=body.reason, reason_code=body.reason_code, override=body.override
         )
         try:
-            adoptions.move(session, principal, loaded, request_, _version(data.get("version")))
+            adoptions.move(session, principal, loaded, request_, opened_version(data))
         except GateNotMet as exc:
             problem, status = _gate_problem(stages, exc, body.to_stage, values), 409
         except PreconditionFailed:
@@ -342,9 +337,7 @@ def save_gate(
     values = _gate_values(stages, stage_key, data)
     labels = {item.key: item.label for item in stages.items[stage_key]}
     try:
-        adoptions.update(
-            session, principal, loaded, AdoptionUpdate(gate=values), _version(data.get("version"))
-        )
+        adoptions.update(session, principal, loaded, AdoptionUpdate(gate=values), opened_version(data))
     except ValidationFailed as exc:
         errors = _field_errors(exc)
         context = page_context(
@@ -417,9 +410,7 @@ def save_lead(
         errors["email"] = "Enter the lead's email address in the correct format, like name@nhs.net"
     if not errors:
         try:
-            adoptions.update(
-                session, principal, loaded, AdoptionUpdate(lead=lead), _version(data.get("version"))
-            )
+            adoptions.update(session, principal, loaded, AdoptionUpdate(lead=lead), opened_version(data))
         except ValidationFailed as exc:
             errors = errors_from(exc, LEAD_LABELS)
         except PreconditionFailed:

@@ -18,7 +18,7 @@ from app.services import api_keys, organisations, users
 from app.services.pagination import PageRequest
 from app.services.sessions import SignedIn
 from app.web.deps import UserDep
-from app.web.forms import FormDep, error_list, errors_from, fields, validate
+from app.web.forms import FormDep, error_list, errors_from, fields, opened_version, validate
 from app.web.rendering import render
 
 router = APIRouter()
@@ -149,21 +149,13 @@ def issue_api_key(request: Request, session: SessionDep, signed_in: KeyAdminDep,
     return _page(request, session, signed_in, org_id, values=values, errors=errors, status_code=422)
 
 
-def _version(form: Any) -> int:
-    value = form.get("version")
-    try:
-        return int(value) if isinstance(value, str) else -1
-    except ValueError:
-        return -1
-
-
 @router.post("/api-keys/{api_key_id}/revoke")
 def revoke_api_key(
     request: Request, session: SessionDep, signed_in: KeyAdminDep, api_key_id: uuid.UUID, form: FormDep
 ) -> Response:
     api_key = api_keys.get(session, signed_in.principal, api_key_id, for_update=True)
     try:
-        api_keys.revoke(session, signed_in.principal, api_key, _version(form))
+        api_keys.revoke(session, signed_in.principal, api_key, opened_version(form))
     except PreconditionFailed:
         problem = (
             f"The key “{api_key.name}” was changed by someone else since you opened this page "

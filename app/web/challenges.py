@@ -22,9 +22,9 @@ from app.services import adoptions, challenges, innovations, pipeline
 from app.services.pagination import MAX_LIMIT, PageRequest
 from app.web import listing
 from app.web.deps import WebPrincipalDep
-from app.web.forms import FormDep, error_list, errors_from, validate
+from app.web.forms import FormDep, error_list, errors_from, opened_version, stripped, validate
 from app.web.rendering import is_htmx, render
-from app.web.vocabulary import long_date, pounds, words, words_list
+from app.web.vocabulary import long_date, options, pounds, words, words_list
 
 router = APIRouter(prefix="/challenges")
 
@@ -105,9 +105,9 @@ def list_challenges(
         else None,
         "first_url": listing.url("/challenges", params) if cursor else None,
         "options": {
-            "status": _options(ChallengeStatus),
-            "care_setting": _options(CareSetting),
-            "category": _options(Category),
+            "status": options(ChallengeStatus),
+            "care_setting": options(CareSetting),
+            "category": options(Category),
         },
         "can_create": principal.is_exchange_staff or principal.organisation_kind not in NOT_OWNERS,
         "oob": is_htmx(request),
@@ -116,10 +116,6 @@ def list_challenges(
     if is_htmx(request):
         headers = {"HX-Push-Url": listing.url("/challenges", {**params, "cursor": cursor})}
     return render(request, "challenges/list.html", context, fragment="results", headers=headers)
-
-
-def _options(vocabulary: Any) -> list[dict[str, str]]:
-    return [{"value": member.value, "text": words(member.value)} for member in vocabulary]
 
 
 # --- posting ------------------------------------------------------------------
@@ -236,7 +232,7 @@ def update_challenge(
     data, errors = _validated(ChallengeUpdate, values, with_owner=staff)
     if data is not None:
         try:
-            challenges.update(session, principal, challenge, data, _version(form))
+            challenges.update(session, principal, challenge, data, opened_version(form))
         except PreconditionFailed:
             # Someone saved first: show theirs against this person's, never overwrite.
             conflict = _differences(session, values, _values_from_record(challenge), with_owner=staff)
@@ -264,7 +260,7 @@ def close_challenge(
     challenge = challenges.get(session, principal, challenge_id, for_update=True)
     closed = ChallengeUpdate.model_validate({"status": ChallengeStatus.closed})
     try:
-        challenges.update(session, principal, challenge, closed, _version(form))
+        challenges.update(session, principal, challenge, closed, opened_version(form))
     except PreconditionFailed:
         return _detail(request, session, principal, challenge, stale="close", status_code=412)
     return RedirectResponse(f"/challenges/{challenge.id}", status_code=303)
@@ -276,7 +272,7 @@ def withdraw_challenge(
 ) -> Response:
     challenge = challenges.get(session, principal, challenge_id, for_update=True)
     try:
-        challenges.withdraw(session, principal, challenge, _version(form))
+        challenges.withdraw(session, principal, challenge, opened_version(form))
     except PreconditionFailed:
         return _detail(request, session, principal, challenge, stale="withdraw", status_code=412)
     return RedirectResponse(f"/challenges/{challenge.id}", status_code=303)
@@ -289,15 +285,6 @@ def _changeable(
     if not challenges.can_change(principal, challenge):
         raise Forbidden("Only the organisation that posted a challenge, facilitators and admins change it.")
     return challenge
-
-
-def _version(form: FormData) -> int:
-    """The version the page was opened at; a form without one cannot save over anything."""
-    value = form.get("version")
-    try:
-        return int(value) if isinstance(value, str) else -1
-    except ValueError:
-        return -1
 
 
 # --- the form's values --------------------------------------------------------
@@ -337,21 +324,16 @@ def _values_from_record(challenge: Challenge) -> dict[str, Any]:
     }
 
 
-def _string(form: FormData, key: str) -> str:
-    value = form.get(key)
-    return value.strip() if isinstance(value, str) else ""
-
-
 def _values_from_form(form: FormData) -> dict[str, Any]:
     return {
-        **{field: _string(form, field) for field in TEXT_FIELDS},
-        "owner_id": _string(form, "owner_id"),
+        **{field: stripped(form, field) for field in TEXT_FIELDS},
+        "owner_id": stripped(form, "owner_id"),
         "care_settings": [v for v in form.getlist("care_settings") if isinstance(v, str) and v],
         "categories": [v for v in form.getlist("categories") if isinstance(v, str) and v],
-        "budget_min": _string(form, "budget_min"),
-        "budget_max": _string(form, "budget_max"),
-        **{field: {part: _string(form, f"{field}-{part}") for part in DATE_PARTS} for field in DATE_FIELDS},
-        "status": _string(form, "status"),
+        "budget_min": stripped(form, "budget_min"),
+        "budget_max": stripped(form, "budget_max"),
+        **{field: {part: stripped(form, f"{field}-{part}") for part in DATE_PARTS} for field in DATE_FIELDS},
+        "status": stripped(form, "status"),
     }
 
 
@@ -509,9 +491,9 @@ def _form_page(
         "owners": owners,
         "owner_name": own_name if challenge is None else _shown(session, "owner_id", values),
         "options": {
-            "categories": _options(Category),
-            "care_settings": _options(CareSetting),
-            "status": [{"value": s.value, "text": words(s.value)} for s in statuses],
+            "categories": options(Category),
+            "care_settings": options(CareSetting),
+            "status": options(statuses),
         },
     }
     return render(request, "challenges/form.html", context, fragment="form", status_code=status_code)

@@ -46,6 +46,19 @@ def fields(
     return data
 
 
+def opened_version(form: Mapping[str, Any]) -> int:
+    """The version of the record the form was opened at (its hidden `version`
+    field); a missing or mangled one matches no version, so it saves over nothing."""
+    value = form.get("version")
+    return int(value) if isinstance(value, str) and value.isdigit() else -1
+
+
+def stripped(form: Mapping[str, Any], key: str) -> str:
+    """A text field with its surrounding spaces trimmed; "" when absent."""
+    value = form.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
 def _message(error: Mapping[str, Any], label: str) -> str:
     kind = error["type"]
     if kind == "missing" or (kind == "string_too_short" and not error.get("input")):

@@ -27,9 +27,9 @@ from app.models.vocabulary import (
 from app.services import innovations, pipeline, spread
 from app.web import listing
 from app.web.deps import WebPrincipalDep
-from app.web.forms import FormDep, error_list, errors_from, validate
+from app.web.forms import FormDep, error_list, errors_from, opened_version, stripped, validate
 from app.web.rendering import is_htmx, render
-from app.web.vocabulary import words, words_list
+from app.web.vocabulary import options, words, words_list
 
 router = APIRouter(prefix="/innovations")
 
@@ -123,9 +123,9 @@ def list_innovations(
         else None,
         "first_url": listing.url("/innovations", params) if cursor else None,
         "options": {
-            "category": _options(Category),
-            "care_setting": _options(CareSetting),
-            "maturity": _options(Maturity),
+            "category": options(Category),
+            "care_setting": options(CareSetting),
+            "maturity": options(Maturity),
             "origin_sector": [{"value": s, "text": s} for s in sectors],
         },
         "can_create": _may_add(principal),
@@ -136,10 +136,6 @@ def list_innovations(
         # The address bar keeps the query and filters, without the empty ones.
         headers = {"HX-Push-Url": listing.url("/innovations", {**params, "cursor": cursor})}
     return render(request, "innovations/list.html", context, fragment="results", headers=headers)
-
-
-def _options(vocabulary: Any) -> list[dict[str, str]]:
-    return [{"value": member.value, "text": words(member.value)} for member in vocabulary]
 
 
 def _may_add(principal: Principal) -> bool:
@@ -221,7 +217,7 @@ def update_innovation(
     data, errors = _validated(InnovationUpdate, values, with_supplier=staff)
     if data is not None:
         try:
-            innovations.update(session, principal, innovation, data, _version(form))
+            innovations.update(session, principal, innovation, data, opened_version(form))
         except PreconditionFailed:
             # Someone saved first: show theirs against this person's, never overwrite.
             conflict = _differences(session, values, _values_from_record(innovation), with_supplier=staff)
@@ -249,15 +245,6 @@ def _changeable(
     if not innovations.can_change(principal, innovation):
         raise Forbidden("Only the innovation's supplier, facilitators and admins change an innovation.")
     return innovation
-
-
-def _version(form: FormData) -> int:
-    """The version the form was opened at; a form without one cannot save over anything."""
-    value = form.get("version")
-    try:
-        return int(value) if isinstance(value, str) else -1
-    except ValueError:
-        return -1
 
 
 # --- the form's values --------------------------------------------------------
@@ -298,29 +285,25 @@ def _values_from_record(innovation: Innovation) -> dict[str, Any]:
     }
 
 
-def _string(form: FormData, key: str) -> str:
-    value = form.get(key)
-    return value.strip() if isinstance(value, str) else ""
-
-
 def _values_from_form(form: FormData) -> dict[str, Any]:
     evidence = []
     for index in range(MAX_EVIDENCE_ROWS):
         keys = [f"evidence-{index}-{field}" for field in EVIDENCE_FIELDS]
         if not any(key in form for key in keys):
             continue
-        evidence.append({field: _string(form, key) for field, key in zip(EVIDENCE_FIELDS, keys, strict=True)})
+        row = zip(EVIDENCE_FIELDS, keys, strict=True)
+        evidence.append({field: stripped(form, key) for field, key in row})
     return {
-        **{field: _string(form, field) for field in TEXT_FIELDS},
-        "supplier_id": _string(form, "supplier_id"),
+        **{field: stripped(form, field) for field in TEXT_FIELDS},
+        "supplier_id": stripped(form, "supplier_id"),
         "categories": [v for v in form.getlist("categories") if isinstance(v, str) and v],
         "care_settings": [v for v in form.getlist("care_settings") if isinstance(v, str) and v],
-        "maturity": _string(form, "maturity"),
-        "status": _string(form, "status"),
+        "maturity": stripped(form, "maturity"),
+        "status": stripped(form, "status"),
         "evidence": evidence,
-        "ukca_class": _string(form, "ukca_class"),
-        "dtac": bool(_string(form, "dtac")),
-        "dcb0129": bool(_string(form, "dcb0129")),
+        "ukca_class": stripped(form, "ukca_class"),
+        "dtac": bool(stripped(form, "dtac")),
+        "dcb0129": bool(stripped(form, "dcb0129")),
     }
 
 
@@ -491,11 +474,11 @@ def _form_page(
         "suppliers": suppliers,
         "supplier_name": own_name if innovation is None else _shown(session, "supplier_id", values),
         "options": {
-            "categories": _options(Category),
-            "care_settings": _options(CareSetting),
-            "maturity": _options(Maturity),
-            "evidence_type": _options(EvidenceType),
-            "ukca_class": _options(UkcaClass),
+            "categories": options(Category),
+            "care_settings": options(CareSetting),
+            "maturity": options(Maturity),
+            "evidence_type": options(EvidenceType),
+            "ukca_class": options(UkcaClass),
             "status": [{"value": s.value, "text": words(s.value)} for s in statuses],
         },
     }

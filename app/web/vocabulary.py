@@ -126,3 +126,8 @@ FILTERS = {
     "budget": budget,
     "paragraphs": paragraphs,
 }
+
+
+def options(vocabulary: Iterable[Any]) -> list[dict[str, str]]:
+    """An enumeration as the items of an NHS select, radios or checkboxes."""
+    return [{"value": member.value, "text": words(member.value)} for member in vocabulary]
