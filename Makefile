@@ -34,7 +34,7 @@ run: install
 	$(BIN)/hie serve --host $(HOST) --port $(PORT)
 
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,6 +1,8 @@
 """One set of exception handlers for the two front doors: problem+json for
 the API (and the probes and OpenAPI), an HTML page for everything else."""
 
+from http import HTTPStatus
+
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -36,7 +38,9 @@ async def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if _for_api(request):
         return problems.http_problem(exc)
-    return web_errors.error_page(request, exc.status_code)
+    # Starlette's own details are the status's phrase; ours (413) say more.
+    detail = str(exc.detail) if exc.detail != HTTPStatus(exc.status_code).phrase else None
+    return web_errors.error_page(request, exc.status_code, detail=detail)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -48,6 +48,16 @@ class PreconditionRequired(DomainError):
     status, title, slug = 428, "If-Match required", "precondition-required"
 
 
+class TooManyRequests(DomainError):
+    """Sent with `Retry-After`: the seconds to wait before trying again."""
+
+    status, title, slug = 429, "Too many requests", "too-many-requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
 class FieldError(dict[str, str]):
     """One invalid field: `{"field": "body.name", "message": "..."}`."""
 

@@ -14,12 +14,18 @@ from fastapi.staticfiles import StaticFiles
 
 from app import api, error_handlers, web
 from app.api import health, problems
+from app.api.rate_limits import ApiRateLimitMiddleware
+from app.body_size import BodySizeLimitMiddleware
 from app.config import Settings, get_settings
 from app.db import Database
+from app.rate_limits import RateLimiter
+from app.services import areas
 from app.web.csrf import CsrfCookieMiddleware
 from app.web.security import SecurityHeadersMiddleware
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+# The join form's longest answers, percent-encoded, come to well under this.
+APPLICATION_BYTES = 128 * 1024
 
 DESCRIPTION = """
 The Health Innovation Exchange's API for partner Health Innovation Networks
@@ -30,12 +36,20 @@ Authenticate with `Authorization: Bearer <api key>`. Errors are RFC 9457
 problem details. Lists are keyset-paginated (`limit`, `cursor`,
 `next_cursor`). Every single resource carries an `ETag`; `PATCH`, `DELETE`
 and stage moves need `If-Match`.
+
+Every `POST` made with a key takes an `Idempotency-Key` (at most 255
+characters): a retry with the same key and body within 24 hours gets the
+first answer again, marked `Idempotent-Replayed: true`, and writes nothing.
+Each key has a rate limit: every answer says where it stands in
+`RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers),
+and a request over it gets 429 with `Retry-After`.
 """
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     database = database or Database(settings)
+    areas.load(settings.programme_area)  # a misspelt PROGRAMME_AREA stops the start, not the first applicant
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -53,9 +67,20 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database
+    app.state.rate_limiter = RateLimiter(settings, database)
     error_handlers.install(app)
     app.add_middleware(CsrfCookieMiddleware, secure=settings.secure_cookies)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        default=settings.max_body_bytes,
+        limits={
+            "/join": APPLICATION_BYTES,
+            "/api/v1/applications": APPLICATION_BYTES,
+            "/api/v1/import": settings.import_max_bytes,
+        },
+    )
+    app.add_middleware(ApiRateLimitMiddleware)  # counts with app.state.rate_limiter
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount(
         "/assets", StaticFiles(directory=STATIC_DIR / "vendor" / "assets", check_dir=False), name="assets"

@@ -8,7 +8,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, func
 from sqlmodel import col, select
 
-from app.models import Adoption, Innovation, Organisation
+from app.models import Adoption, Challenge, Innovation, Organisation
+from app.models.vocabulary import ADOPTED_STAGES
 from app.services.pagination import encode_cursor
 from bench.data import NOUNS
 
@@ -25,6 +26,9 @@ class Endpoint:
     script: str = "get.lua"
     # Which key it runs with: the facilitator's (reads) or the admin's (moves).
     principal: str = "facilitator"
+    # wrk's connections for it, when not the run's: a target on how fast one
+    # answer comes (the analytics) is measured one request at a time.
+    connections: int | None = None
 
 
 ENDPOINTS = [
@@ -37,6 +41,28 @@ ENDPOINTS = [
     ),
     Endpoint("innovation", "one innovation: GET /api/v1/innovations/<id>, random of {sample}"),
     Endpoint("search", "search: GET /api/v1/innovations?q=<word>, random of {words} words"),
+    Endpoint(
+        "challenge_matches",
+        "matches for a challenge over {innovations} innovations, one connection: "
+        "GET /api/v1/challenges/<id>/matches, random of {open_challenges} open challenges",
+        connections=1,
+    ),
+    Endpoint(
+        "innovation_matches",
+        "matches for an innovation, one connection: GET /api/v1/innovations/<id>/matches, random of {sample}",
+        connections=1,
+    ),
+    Endpoint(
+        "funnel",
+        "pipeline funnel over every adoption, one connection: GET /api/v1/metrics/funnel",
+        connections=1,
+    ),
+    Endpoint(
+        "spread",
+        "spread of the most-adopted innovation ({most_adopted} adopted), one connection: "
+        "GET /api/v1/innovations/<id>/spread",
+        connections=1,
+    ),
     Endpoint(
         "move",
         "stage move: POST /api/v1/adoptions/<id>/transitions (identified ⇄ paused)",
@@ -88,6 +114,24 @@ def prepare(url: str, folder: Path, depth: int, seed: int = 7) -> Prepared:
             innovation_ids = (
                 conn.execute(select(Innovation.id).order_by(func.random()).limit(SAMPLE)).scalars().all()
             )
+            most_adopted, adopted = conn.execute(
+                select(Adoption.innovation_id, func.count().label("n"))
+                .where(col(Adoption.stage).in_(ADOPTED_STAGES))
+                .group_by(col(Adoption.innovation_id))
+                .order_by(func.count().desc())
+                .limit(1)
+            ).one()
+            innovations = conn.execute(select(func.count()).select_from(Innovation)).scalar_one()
+            open_challenges = (
+                conn.execute(
+                    select(Challenge.id)
+                    .where(Challenge.status == "open")
+                    .order_by(func.random())
+                    .limit(SAMPLE)
+                )
+                .scalars()
+                .all()
+            )
     finally:
         engine.dispose()
     # Cursors anywhere in the filtered list but its last page.
@@ -107,6 +151,14 @@ def prepare(url: str, folder: Path, depth: int, seed: int = 7) -> Prepared:
             folder / "innovation.paths", [f"/api/v1/innovations/{i}" for i in innovation_ids]
         ),
         "search": _write(folder / "search.paths", [f"/api/v1/innovations?q={word}" for word in NOUNS]),
+        "challenge_matches": _write(
+            folder / "challenge_matches.paths", [f"/api/v1/challenges/{i}/matches" for i in open_challenges]
+        ),
+        "innovation_matches": _write(
+            folder / "innovation_matches.paths", [f"/api/v1/innovations/{i}/matches" for i in innovation_ids]
+        ),
+        "funnel": _write(folder / "funnel.paths", ["/api/v1/metrics/funnel"]),
+        "spread": _write(folder / "spread.paths", [f"/api/v1/innovations/{most_adopted}/spread"]),
         "move": folder / "moves.txt",
     }
     facts: dict[str, object] = {
@@ -115,6 +167,9 @@ def prepare(url: str, folder: Path, depth: int, seed: int = 7) -> Prepared:
         "depth": depth,
         "sample": len(innovation_ids),
         "words": len(NOUNS),
+        "most_adopted": adopted,
+        "innovations": innovations,
+        "open_challenges": len(open_challenges),
     }
     return Prepared(files, facts)
 

@@ -12,7 +12,7 @@ again from every saved result."""
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -95,6 +95,8 @@ def _measure(
     """Warm up, then measure; measure again (up to `retries` times) if other
     processes took CPU meanwhile, and keep the least disturbed measurement."""
     file = prepared.files[endpoint.key]
+    if endpoint.connections is not None:
+        load = replace(load, connections=endpoint.connections)
     moves = endpoint.script == "move.lua"
     env = {"BENCH_KEY": keys[endpoint.principal], "BENCH_MOVES" if moves else "BENCH_PATHS": str(file)}
 

@@ -10,8 +10,8 @@ PostgreSQL: `COPY ... FROM STDIN` through psycopg, with the secondary
 indexes (the GIN search index among them) dropped for the load and recreated
 from `pg_indexes` afterwards, then `VACUUM ANALYZE` as autovacuum would.
 
-Neither writes events or transitions for the seeded rows: the endpoints
-measured don't read them."""
+Both write each adoption's transitions (the pipeline analytics read them),
+but no events: the endpoints measured don't read those."""
 
 import json
 import time
@@ -26,16 +26,27 @@ from sqlalchemy import Table, create_engine, event, insert, text
 from sqlalchemy.engine import Connection, make_url
 
 from app.migrations import upgrade
-from app.models import Adoption, Innovation, InnovationFacet, Organisation
-from bench.data import Generator, Shape
+from app.models import (
+    Adoption,
+    Challenge,
+    ChallengeFacet,
+    Innovation,
+    InnovationFacet,
+    Organisation,
+    Transition,
+)
+from bench.data import Generator, Shape, challenges
 
 TABLES: dict[str, Table] = {
     "organisations": Organisation.__table__,  # type: ignore[attr-defined]
     "innovations": Innovation.__table__,  # type: ignore[attr-defined]
     "innovation_facets": InnovationFacet.__table__,  # type: ignore[attr-defined]
     "adoptions": Adoption.__table__,  # type: ignore[attr-defined]
+    "transitions": Transition.__table__,  # type: ignore[attr-defined]
+    "challenges": Challenge.__table__,  # type: ignore[attr-defined]
+    "challenge_facets": ChallengeFacet.__table__,  # type: ignore[attr-defined]
 }
-BULK_TABLES = ("innovations", "innovation_facets", "adoptions")
+BULK_TABLES = ("innovations", "innovation_facets", "adoptions", "transitions")
 
 
 @dataclass
@@ -81,14 +92,20 @@ def _batches(gen: Generator) -> Iterator[tuple[str, list[dict[str, Any]]]]:
     for rows, facets in gen.innovations():
         yield "innovations", rows
         yield "innovation_facets", facets
-    for rows in gen.adoptions():
+    for rows, transitions in gen.adoptions():
         yield "adoptions", rows
+        yield "transitions", transitions
+    for rows, facets in challenges(gen):
+        yield "challenges", rows
+        yield "challenge_facets", facets
 
 
 def _load(
     gen: Generator, report: SeedReport, timer: _Timer, write: Callable[[str, list[dict[str, Any]]], None]
 ) -> None:
     for name, rows in _batches(gen):
+        if not rows:
+            continue
         with timer.step(f"insert {name}"):
             write(name, rows)
         report.rows[name] = report.rows.get(name, 0) + len(rows)

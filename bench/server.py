@@ -54,6 +54,8 @@ def serve(config: ServerConfig, log_path: Path, ready_timeout: float = 60.0) -> 
         **os.environ,
         "DATABASE_URL": config.database_url,
         "LOG_LEVEL": config.log_level,
+        # wrk's keys would spend the default quota in a second: count, but never refuse.
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "1000000000/minute"),
     }
     if config.threadpool is not None:
         env["THREADPOOL_SIZE"] = str(config.threadpool)

@@ -49,7 +49,11 @@ def empty_database(backend: str, folder: Path) -> Iterator[str]:
 def migrated_database(backend: str, folder: Path) -> Iterator[Database]:
     with empty_database(backend, folder) as url:
         upgrade(url)
-        database = Database(Settings(database_url=url, environment="test"))
+        # In-process tests count rate limits in memory: the database storage would
+        # wait on the write lock the `session` fixture holds (tests/api/test_rate_limits.py
+        # tests the database and Redis storages with real commits).
+        settings = Settings(database_url=url, environment="test", rate_limit_storage="memory://")
+        database = Database(settings)
         try:
             yield database
         finally:

@@ -9,14 +9,16 @@ from typing import Any
 from sqlmodel import Session
 
 from app.auth import Principal
+from app.config import Settings
 from app.models import Adoption, Challenge, Innovation, Organisation
 from app.models.adoption import AdoptionCreate
 from app.models.api_key import ApiKeyCreate
+from app.models.application import Application, ApplicationCreate
 from app.models.challenge import ChallengeCreate
 from app.models.innovation import InnovationCreate
 from app.models.organisation import OrganisationCreate
 from app.models.vocabulary import Role, Scope
-from app.services import adoptions, api_keys, challenges, innovations, organisations, pipeline
+from app.services import adoptions, api_keys, applications, challenges, innovations, organisations, pipeline
 
 # The command line's rights: what factories act with.
 SYSTEM = None
@@ -180,3 +182,39 @@ def make_world(session: Session) -> World:
         "trust_read_only": make_key(session, trust, ("read",)),
     }
     return world
+
+
+# A whole, valid application to join, from a business in the Liverpool City Region.
+APPLICATION: dict[str, Any] = {
+    "company_name": "Merseyside Thermal Engineering Ltd",
+    "companies_house_number": "01234567",
+    "address": "Unit 4, Brunswick Business Park, Liverpool",
+    "postcode": "L3 4BJ",
+    "website": "https://thermal.example.co.uk",
+    "company_size": "small",
+    "contact_name": "Sam Okafor",
+    "contact_email": "sam@thermal.example.co.uk",
+    "contact_role": "Managing director",
+    "product_name": "Induction sharps destroyer",
+    "product_description": "Induction heating that melts small metal parts in seconds.",
+    "origin_sector": "Engineering",
+    "current_users": "Precision engineering firms in the North West.",
+    "health_problem": "Needlestick injuries when used sharps are carried to a bin.",
+    "care_settings": ["acute_inpatient", "community"],
+    "evidence": "ISO 9001 certified.",
+    "support_wanted": ["clinical_introductions", "regulation"],
+    "consent_to_contact": True,
+    "consent_to_data": True,
+}
+
+
+def make_application(
+    session: Session,
+    settings: Settings,
+    *,
+    client: str = "203.0.113.7",
+    suspected_spam: bool = False,
+    **values: Any,
+) -> Application:
+    data = ApplicationCreate.model_validate({**APPLICATION, **values})
+    return applications.submit(session, settings, data, client, suspected_spam=suspected_spam)

@@ -14,10 +14,11 @@ from typer.testing import CliRunner, Result
 from app.cli import cli
 from app.config import get_settings
 from app.db import Database
-from app.models import Adoption, Event, Organisation, Stage, Transition, User
-from app.models.base import as_utc
+from app.models import Adoption, Application, Event, Organisation, Stage, Transition, User
+from app.models.base import as_utc, utcnow
 from app.services import api_keys, demo
 from tests.databases import BACKENDS, empty_database
+from tests.factories import make_application
 
 runner = CliRunner()
 
@@ -181,7 +182,7 @@ def test_seed_demo_is_idempotent_and_covers_every_stage(database: Database) -> N
     first = hie("seed", "--demo")
     assert last_line(first).startswith("seeded ")
     assert int(last_line(first).split()[1]) > 100
-    assert "adoptions: 29 new" in first.stderr
+    assert "adoptions: 36 new" in first.stderr
     # Development: the demo users exist, and their sign-ins are printed.
     for _who, email, password in demo.demo_sign_ins():
         assert f"{email} / {password}" in first.stderr
@@ -231,4 +232,18 @@ def test_seed_demo_makes_no_users_outside_development(
     assert demo.DEMO_PASSWORD not in result.stderr + result.stdout
     with database.session() as session:
         assert count(session, User) == 0
-        assert count(session, Adoption) == 29
+        assert count(session, Adoption) == 36
+
+
+def test_purging_applications_deletes_only_those_past_their_time(database: Database) -> None:
+    settings = get_settings()
+    with database.transaction() as session:
+        make_application(session, settings, company_name="Waiting Co")
+        old = make_application(session, settings, company_name="Old Co")
+        old.status = "declined"
+        old.decided_at = utcnow() - timedelta(days=settings.application_retention_days + 1)
+    assert last_line(hie("applications", "purge")) == "1 applications deleted"
+    assert last_line(hie("applications", "purge")) == "0 applications deleted"
+    assert last_line(hie("applications", "purge")) == "0 applications deleted"
+    with database.session() as session:
+        assert session.exec(select(Application.company_name)).all() == ["Waiting Co"]

@@ -2,8 +2,40 @@
 
 from fastapi import APIRouter
 
-from app.api import adoptions, api_keys, challenges, events, innovations, organisations, stages
+from app.api import (
+    adoptions,
+    api_keys,
+    applications,
+    challenges,
+    events,
+    exports,
+    idempotency,
+    imports,
+    innovations,
+    matches,
+    metrics,
+    organisations,
+    responses,
+    stages,
+    webhooks,
+)
 
 router = APIRouter(prefix="/api/v1")
-for module in (organisations, innovations, challenges, stages, adoptions, events, api_keys):
+for module in (
+    organisations,
+    innovations,
+    challenges,
+    responses,
+    matches,
+    stages,
+    adoptions,
+    events,
+    api_keys,
+    exports,
+    applications,
+    metrics,
+    imports,
+    webhooks,
+):
+    idempotency.install(module.router)  # every keyed POST takes an Idempotency-Key
     router.include_router(module.router)

@@ -11,10 +11,12 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.auth import Principal
+from app.config import Settings
 from app.db import Admission, Database
 from app.errors import PreconditionRequired, Unauthenticated
 from app.models import Challenge, Innovation, Organisation
 from app.models.vocabulary import Scope
+from app.request_info import settings_of
 from app.services import adoptions, api_keys, challenges, innovations, organisations
 from app.services.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 
@@ -51,6 +53,12 @@ def _admission(request: Request) -> Admission:
     return admission
 
 
+def get_admission(request: Request) -> Admission:
+    """The app's admission to the database, for work done outside the
+    request's own session (a streamed export reads after it has closed)."""
+    return _admission(request)
+
+
 # "function" scope: the commit above happens before the response goes out,
 # so a client never hears 2xx for a write that is not durable.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
@@ -71,6 +79,7 @@ def get_principal(
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+SettingsDep = Annotated[Settings, Depends(settings_of)]
 
 
 def page_request(

@@ -50,7 +50,9 @@ class Problem(BaseModel):
 
 def problem(status: int, title: str, detail: str, slug: str, **extra: Any) -> JSONResponse:
     body = {"type": TYPE_BASE + slug, "title": title, "status": status, "detail": detail, **extra}
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if "retry_after" in extra:
+        headers["Retry-After"] = str(extra["retry_after"])
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
@@ -91,16 +93,38 @@ _DESCRIPTIONS = {
     404: "No such record, or the caller may not see it.",
     409: "The rules refuse it (a pipeline move names the missing gate items) or it already exists.",
     412: "The If-Match ETag is stale; the problem carries the current `etag`.",
+    413: "The body is larger than this operation takes. Nothing was written.",
     422: "Invalid input: `errors` lists every field. Nothing was written.",
     428: "The request needs an If-Match header with the ETag last read.",
+    429: "Too many requests: wait the seconds `Retry-After` gives, then try again.",
     500: "Unexpected error. Nothing was saved.",
 }
 
 
-def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The problem responses a route declares in OpenAPI (401, 422 and 500 always)."""
-    codes = sorted({401, 422, 500, *statuses})
+# Sent with every answer to a request with an API key (app/rate_limits.py).
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Policy": {
+        "description": 'The key\'s quota and window in seconds: `"api";q=600;w=60`.',
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {
+        "description": 'Requests left and seconds until the window ends: `"api";r=598;t=42`.',
+        "schema": {"type": "string"},
+    },
+}
+
+
+def responses(*statuses: int, public: bool = False) -> dict[int | str, dict[str, Any]]:
+    """The problem responses a route declares in OpenAPI (422 and 500 always,
+    and 401 and 429, the key's rate limit, unless the route is `public`: it needs no key)."""
+    codes = sorted({422, 500, *statuses} | (set() if public else {401, 429}))
     ref = {"$ref": "#/components/schemas/Problem"}
-    return {
+    declared: dict[int | str, dict[str, Any]] = {
         code: {"description": _DESCRIPTIONS[code], "content": {MEDIA_TYPE: {"schema": ref}}} for code in codes
     }
+    if 429 in declared:
+        declared[429]["headers"] = {
+            "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}},
+            **({} if public else RATE_LIMIT_HEADERS),
+        }
+    return declared

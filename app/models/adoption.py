@@ -31,6 +31,8 @@ class Adoption(Versioned, table=True):
         Index(None, "organisation_id", "id"),
         Index(None, "challenge_id", "id"),
         Index(None, "stage", "id"),
+        # The adoptions stuck longest in their stage.
+        Index(None, "stage_entered_at", "id"),
     )
 
     innovation_id: uuid.UUID = Field(foreign_key="innovations.id")

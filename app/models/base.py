@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer
+from pydantic import AnyHttpUrl, BeforeValidator, PlainSerializer, UrlConstraints
 from sqlalchemy import JSON, DateTime, MetaData
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
@@ -53,6 +53,10 @@ def _rfc3339(value: datetime) -> str:
 Timestamp = Annotated[datetime, BeforeValidator(_utc_or_none), PlainSerializer(_rfc3339, return_type=str)]
 
 
+# A web address as the API takes one: http or https, and no longer than its column.
+WebAddress = Annotated[AnyHttpUrl, UrlConstraints(max_length=500)]
+
+
 class Versioned(SQLModel):
     """Columns of every resource a client can change: its version is its ETag."""
 
@@ -71,4 +75,4 @@ class PublicRecord(SQLModel):
     updated_at: Timestamp
 
 
-__all__ = ["JSONType", "PublicRecord", "Timestamp", "UTCDateTime", "Versioned", "date"]
+__all__ = ["JSONType", "PublicRecord", "Timestamp", "UTCDateTime", "Versioned", "WebAddress", "date"]

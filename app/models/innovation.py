@@ -1,12 +1,12 @@
 import uuid
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict
 from pydantic.json_schema import JsonDict
 from sqlalchemy import Column, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 from sqlmodel.main import SQLModelConfig
 
-from app.models.base import JSONType, PublicRecord, Versioned
+from app.models.base import JSONType, PublicRecord, Versioned, WebAddress
 from app.models.vocabulary import (
     CareSetting,
     Category,
@@ -22,7 +22,7 @@ class EvidenceItem(BaseModel):
 
     type: EvidenceType
     summary: str = Field(min_length=1, max_length=2000)
-    url: AnyHttpUrl | None = None
+    url: WebAddress | None = None
 
 
 class Regulatory(BaseModel):
@@ -105,7 +105,7 @@ class InnovationCreate(InnovationFields):
     care_settings: list[CareSetting] = Field(default=[], max_length=len(CareSetting))
     evidence: list[EvidenceItem] = Field(default=[], max_length=50)
     regulatory: Regulatory = Field(default_factory=Regulatory)
-    website: AnyHttpUrl | None = None
+    website: WebAddress | None = None
 
 
 class InnovationUpdate(SQLModel):
@@ -125,7 +125,7 @@ class InnovationUpdate(SQLModel):
     evidence: list[EvidenceItem] = Field(default=None, max_length=50)
     regulatory: Regulatory = Field(default=None)
     cost_summary: str | None = Field(default=None, max_length=2000)
-    website: AnyHttpUrl | None = None
+    website: WebAddress | None = None
     status: InnovationStatus = Field(default=None)
     external_ref: str | None = Field(default=None, max_length=200)
 

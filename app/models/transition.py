@@ -15,7 +15,14 @@ class Transition(SQLModel, table=True):
     or delete a row (triggers put in by the migration)."""
 
     __tablename__ = "transitions"
-    __table_args__ = (Index(None, "adoption_id", "id"),)
+    __table_args__ = (
+        # An adoption's history in order, with when each stay began (analytics).
+        Index(None, "adoption_id", "id", "created_at"),
+        # Each stage's latest stays, for time in stage.
+        Index(None, "from_stage", "id", "adoption_id", "created_at"),
+        # How far adoptions got, and where and why they stopped.
+        Index(None, "to_stage", "from_stage", "adoption_id", "reason_code"),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     adoption_id: uuid.UUID = Field(foreign_key="adoptions.id")

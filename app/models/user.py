@@ -2,11 +2,11 @@ import uuid
 from datetime import datetime
 
 from pydantic import EmailStr
-from sqlalchemy import String
+from sqlalchemy import Column, ForeignKey, String
 from sqlmodel import Field, SQLModel
 from sqlmodel.main import SQLModelConfig
 
-from app.models.base import PublicRecord, UTCDateTime, Versioned
+from app.models.base import PublicRecord, UTCDateTime, Versioned, utcnow
 from app.models.vocabulary import Role
 
 
@@ -32,3 +32,17 @@ class UserCreate(UserBase):
 
 class UserPublic(UserBase, PublicRecord):
     is_active: bool
+
+
+class PasswordSetup(SQLModel, table=True):
+    """A one-time link to set a password, for a user who has none yet. Only
+    the token's hash is kept; using it or making a new one ends it."""
+
+    __tablename__ = "password_setups"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)

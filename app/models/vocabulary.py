@@ -107,6 +107,14 @@ class ChallengeStatus(StrEnum):
     withdrawn = "withdrawn"
 
 
+class ResponseStatus(StrEnum):
+    submitted = "submitted"
+    shortlisted = "shortlisted"
+    selected = "selected"
+    declined = "declined"
+    withdrawn = "withdrawn"
+
+
 class NotProgressedReason(StrEnum):
     insufficient_evidence = "insufficient_evidence"
     no_funding = "no_funding"

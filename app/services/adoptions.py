@@ -7,9 +7,9 @@ adopting organisation, the facilitators of its region and admins."""
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import exists, func, or_
+from sqlalchemy import Select, exists, func, or_
 from sqlmodel import Session, col, select
 
 from app.auth import Principal
@@ -35,6 +35,8 @@ class AdoptionFilters:
     challenge_id: uuid.UUID | None = None
     stage: str | None = None
     region: str | None = None
+    # A category of the innovation, as the board filters (the API's list does not offer it).
+    category: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,25 +106,49 @@ def list_(
     session: Session, principal: Principal, filters: AdoptionFilters, page: PageRequest
 ) -> Page[AdoptionPublic]:
     stages = pipeline.stages(session)
+    stmt = query(session, principal, filters)
+    return keyset(session, stmt, col(Adoption.id), page, lambda adoption: to_public(stages, adoption))
+
+
+def query(session: Session, principal: Principal, filters: AdoptionFilters) -> Select[Any]:
+    """The adoptions `principal` may see that pass `filters`, unordered: the
+    one statement the list and the CSV export (app/services/exports.py) share."""
+    stages = pipeline.stages(session)
     if filters.stage is not None and filters.stage not in stages.by_key:
         keys = ", ".join(s.key for s in stages.ordered)
         raise ValidationFailed.field("query.stage", f"Not a stage. Stages are: {keys}.")
-    stmt = select(Adoption)
-    if not principal.is_exchange_staff:
-        supplied = select(Innovation.id).where(Innovation.supplier_id == principal.organisation_id)
-        stmt = stmt.where(
-            or_(
-                col(Adoption.organisation_id) == principal.organisation_id,
-                col(Adoption.innovation_id).in_(supplied),
-            )
-        )
+    stmt = select(Adoption).where(*_visible_to(principal))
     for field in ("innovation_id", "organisation_id", "challenge_id", "stage"):
         value = getattr(filters, field)
         if value is not None:
             stmt = stmt.where(getattr(Adoption, field) == value)
     if filters.region is not None:
         stmt = stmt.where(in_region(filters.region))
-    return keyset(session, stmt, col(Adoption.id), page, lambda adoption: to_public(stages, adoption))
+    if filters.category is not None:
+        stmt = stmt.where(
+            facets.has(InnovationFacet, "innovation_id", Adoption.innovation_id, "category", filters.category)
+        )
+    return stmt
+
+
+def event_values(
+    stages: pipeline.Stages,
+    principal: Principal,
+    type: str,
+    adoption: Adoption,
+    supplier_id: uuid.UUID,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The event a change to `adoption` writes (the bulk import writes the same rows in bulk)."""
+    data = to_public(stages, adoption).model_dump(mode="json")
+    return events.values(
+        principal,
+        type,
+        ("adoption", adoption.id),
+        {**data, **(extra or {})},
+        restricted=True,
+        orgs=(adoption.organisation_id, supplier_id),
+    )
 
 
 def record_event(
@@ -133,16 +159,75 @@ def record_event(
     supplier_id: uuid.UUID,
     extra: dict[str, Any] | None = None,
 ) -> None:
-    data = to_public(pipeline.stages(session), adoption).model_dump(mode="json")
-    events.record(
-        session,
-        principal,
-        type,
-        ("adoption", adoption.id),
-        {**data, **(extra or {})},
-        restricted=True,
-        orgs=(adoption.organisation_id, supplier_id),
-    )
+    stages = pipeline.stages(session)
+    events.add(session, event_values(stages, principal, type, adoption, supplier_id, extra))
+
+
+class InnovationFacts(Protocol):
+    """What opening an adoption needs to know of its innovation."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def supplier_id(self) -> uuid.UUID: ...
+
+
+def check_innovation(principal: Principal, innovation: InnovationFacts | None) -> None:
+    """An adoption opens of an innovation the caller may see that is not archived."""
+    if innovation is None or (
+        innovation.status == InnovationStatus.draft
+        and not (principal.is_exchange_staff or principal.organisation_id == innovation.supplier_id)
+    ):
+        raise ValidationFailed.field("body.innovation_id", "No innovation with this id.")
+    if innovation.status == InnovationStatus.archived:
+        raise ValidationFailed.field("body.innovation_id", "This innovation is archived.")
+
+
+def check_opener(principal: Principal, adopter_id: uuid.UUID, adopter_region: str | None) -> None:
+    if not (
+        principal.is_admin or principal.organisation_id == adopter_id or principal.facilitates(adopter_region)
+    ):
+        raise Forbidden(
+            "An organisation opens adoptions for itself; facilitators for their region; admins for any."
+        )
+
+
+def check_change(principal: Principal, adoption: Adoption, adopter_region: str | None) -> None:
+    if not pipeline.can_move(principal, adoption, adopter_region):
+        raise Forbidden("Only the adopting organisation, its region's facilitators and admins change it.")
+
+
+def new_values(principal: Principal, data: AdoptionCreate) -> dict[str, Any]:
+    """The columns of a new adoption of `data`: at `identified`, owned by the opener's organisation."""
+    return {
+        "innovation_id": data.innovation_id,
+        "organisation_id": data.organisation_id,
+        "challenge_id": data.challenge_id,
+        "stage": IDENTIFIED,
+        "lead_name": data.lead.name if data.lead else None,
+        "lead_email": str(data.lead.email) if data.lead else None,
+        "gate": pipeline.merge_gate({}, data.gate),
+        "notes": data.notes,
+        "external_ref": data.external_ref,
+        "owner_org_id": principal.organisation_id,
+    }
+
+
+def changes(adoption: Adoption, patch: dict[str, Any]) -> dict[str, Any]:
+    """The columns a change of the fields in `patch` (an AdoptionUpdate's
+    given fields, dumped) sets: `gate` merges by key, `null` clearing one."""
+    found: dict[str, Any] = {}
+    if "gate" in patch:
+        found["gate"] = pipeline.merge_gate(adoption.gate, patch["gate"])
+    if "lead" in patch:
+        lead = patch["lead"]
+        found["lead_name"] = lead["name"] if lead else None
+        found["lead_email"] = str(lead["email"]) if lead else None
+    for field in ("challenge_id", "notes", "external_ref"):
+        if field in patch:
+            found[field] = patch[field]
+    return found
 
 
 def _require_challenge(session: Session, challenge_id: uuid.UUID | None) -> None:
@@ -152,21 +237,11 @@ def _require_challenge(session: Session, challenge_id: uuid.UUID | None) -> None
 
 def create(session: Session, principal: Principal, data: AdoptionCreate) -> Loaded:
     innovation = session.get(Innovation, data.innovation_id)
-    if innovation is None or (
-        innovation.status == InnovationStatus.draft
-        and not (principal.is_exchange_staff or principal.organisation_id == innovation.supplier_id)
-    ):
-        raise ValidationFailed.field("body.innovation_id", "No innovation with this id.")
-    if innovation.status == InnovationStatus.archived:
-        raise ValidationFailed.field("body.innovation_id", "This innovation is archived.")
+    check_innovation(principal, innovation)
+    assert innovation is not None
     adopter = organisations.require(session, data.organisation_id, "body.organisation_id")
     _require_challenge(session, data.challenge_id)
-    if not (
-        principal.is_admin or principal.organisation_id == adopter.id or principal.facilitates(adopter.region)
-    ):
-        raise Forbidden(
-            "An organisation opens adoptions for itself; facilitators for their region; admins for any."
-        )
+    check_opener(principal, adopter.id, adopter.region)
     stages = pipeline.stages(session)
     pipeline.validate_gate(stages, data.gate)
     existing = session.exec(
@@ -180,18 +255,7 @@ def create(session: Session, principal: Principal, data: AdoptionCreate) -> Load
             "This organisation already has an adoption of this innovation.",
             existing_id=str(existing),
         )
-    adoption = Adoption(
-        innovation_id=data.innovation_id,
-        organisation_id=data.organisation_id,
-        challenge_id=data.challenge_id,
-        stage=IDENTIFIED,
-        lead_name=data.lead.name if data.lead else None,
-        lead_email=str(data.lead.email) if data.lead else None,
-        gate=pipeline.merge_gate({}, data.gate),
-        notes=data.notes,
-        external_ref=data.external_ref,
-        owner_org_id=principal.organisation_id,
-    )
+    adoption = Adoption(**new_values(principal, data))
     session.add(adoption)
     records.flush_unique(session, REF)
     record_event(session, principal, "adoption.created", adoption, innovation.supplier_id)
@@ -206,25 +270,14 @@ def update(
     expected_version: int | None,
 ) -> Adoption:
     adoption = loaded.adoption
-    if not pipeline.can_move(principal, adoption, loaded.adopter_region):
-        raise Forbidden("Only the adopting organisation, its region's facilitators and admins change it.")
+    check_change(principal, adoption, loaded.adopter_region)
     patch = data.model_dump(exclude_unset=True)
-    changes: dict[str, Any] = {}
     if "gate" in patch:
         pipeline.validate_gate(pipeline.stages(session), patch["gate"])
-        changes["gate"] = pipeline.merge_gate(adoption.gate, patch["gate"])
-    if "lead" in patch:
-        lead = data.lead
-        changes["lead_name"] = lead.name if lead else None
-        changes["lead_email"] = str(lead.email) if lead else None
     if "challenge_id" in patch:
         _require_challenge(session, data.challenge_id)
-        changes["challenge_id"] = data.challenge_id
-    for field in ("notes", "external_ref"):
-        if field in patch:
-            changes[field] = patch[field]
     records.check_version(adoption, expected_version)
-    if records.apply_changes(adoption, changes):
+    if records.apply_changes(adoption, changes(adoption, patch)):
         records.touch(adoption)
         records.flush_unique(session, REF)
         record_event(session, principal, "adoption.updated", adoption, loaded.supplier_id)

@@ -2,8 +2,9 @@
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, Select, or_
 from sqlmodel import Session, col, select
 
 from app.auth import Principal
@@ -70,6 +71,12 @@ def get(
 def list_(
     session: Session, principal: Principal, filters: ChallengeFilters, page: PageRequest
 ) -> Page[ChallengePublic]:
+    return keyset(session, query(session, principal, filters), col(Challenge.id), page, to_public)
+
+
+def query(session: Session, principal: Principal, filters: ChallengeFilters) -> Select[Any]:
+    """The challenges `principal` may see that pass `filters`, unordered: the
+    one statement the list and the CSV export (app/services/exports.py) share."""
     stmt = select(Challenge)
     visible = _visible(principal)
     if visible is not None:
@@ -84,13 +91,13 @@ def list_(
             stmt = stmt.where(facets.has(ChallengeFacet, "challenge_id", Challenge.id, facet, value))
     if filters.q:
         stmt = stmt.where(search.matches(session, "challenges", filters.q))
-    return keyset(session, stmt, col(Challenge.id), page, to_public)
+    return stmt
 
 
-def _record(session: Session, principal: Principal, type: str, challenge: Challenge) -> None:
+def event_values(principal: Principal, type: str, challenge: Challenge) -> dict[str, Any]:
+    """The event a change to `challenge` writes (the bulk import writes the same rows in bulk)."""
     # A draft's events are seen by those who see the draft: its owner, facilitators, admins.
-    events.record(
-        session,
+    return events.values(
         principal,
         type,
         ("challenge", challenge.id),
@@ -100,10 +107,37 @@ def _record(session: Session, principal: Principal, type: str, challenge: Challe
     )
 
 
+def _record(session: Session, principal: Principal, type: str, challenge: Challenge) -> None:
+    events.add(session, event_values(principal, type, challenge))
+
+
+def check_create(principal: Principal, owner_id: uuid.UUID) -> None:
+    if not (principal.is_exchange_staff or principal.organisation_id == owner_id):
+        raise Forbidden("An organisation posts challenges for itself; facilitators and admins for anyone.")
+
+
+def check_change(principal: Principal, challenge: Challenge) -> None:
+    if not can_change(principal, challenge):
+        raise Forbidden("Only the owner, facilitators and admins change a challenge.")
+
+
+def check_new_owner(principal: Principal) -> None:
+    if not principal.is_exchange_staff:
+        raise Forbidden("Only facilitators and admins give a challenge to another owner.")
+
+
+def check_merged_ranges(challenge: Challenge, changes: dict[str, Any]) -> None:
+    """The budget and dates still make sense once `changes` are made."""
+    merged = ChallengeUpdate.model_construct(**{**to_public(challenge).model_dump(), **changes})
+    try:
+        check_ranges(merged)
+    except ValueError as exc:
+        raise ValidationFailed.field("body", str(exc)) from exc
+
+
 def create(session: Session, principal: Principal, data: ChallengeCreate) -> Challenge:
     organisations.require(session, data.owner_id, "body.owner_id")
-    if not (principal.is_exchange_staff or principal.organisation_id == data.owner_id):
-        raise Forbidden("An organisation posts challenges for itself; facilitators and admins for anyone.")
+    check_create(principal, data.owner_id)
     challenge = Challenge(**data.model_dump(), owner_org_id=principal.organisation_id)
     session.add(challenge)
     records.flush_unique(session, REF)
@@ -119,19 +153,13 @@ def update(
     data: ChallengeUpdate,
     expected_version: int | None,
 ) -> Challenge:
-    if not can_change(principal, challenge):
-        raise Forbidden("Only the owner, facilitators and admins change a challenge.")
+    check_change(principal, challenge)
     changes = data.model_dump(exclude_unset=True)
     if "owner_id" in changes:
         organisations.require(session, changes["owner_id"], "body.owner_id")
-        if not principal.is_exchange_staff:
-            raise Forbidden("Only facilitators and admins give a challenge to another owner.")
+        check_new_owner(principal)
     records.check_version(challenge, expected_version)
-    merged = ChallengeUpdate.model_construct(**{**to_public(challenge).model_dump(), **changes})
-    try:
-        check_ranges(merged)
-    except ValueError as exc:
-        raise ValidationFailed.field("body", str(exc)) from exc
+    check_merged_ranges(challenge, changes)
     changed = records.apply_changes(challenge, changes)
     if changed:
         records.touch(challenge)

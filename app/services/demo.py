@@ -8,7 +8,10 @@ repurposed engineering technology) and of innovations from the King's Fund's
 case studies of spread (DOMAIN.md). Challenges are posted by the trusts, the
 ICB and the council; adoptions stand at every stage of the pipeline, with
 histories dated over the past two years, so that spread, adoptions per
-quarter and days in each stage mean something.
+quarter and days in each stage mean something. Suppliers have put their
+innovations forward for the open challenges, and the responses stand at
+every status of their workflow (one selected, linked to the adoption its
+challenge owner had already opened).
 
 Everything goes through the services, so every record writes its event. The
 transitions carry the dates they are set at (`pipeline.move(..., now=...)`),
@@ -35,13 +38,24 @@ from sqlmodel import Session, col, func, select
 from app.auth import Principal
 from app.config import get_settings
 from app.models.adoption import Adoption, AdoptionCreate, AdoptionUpdate, Lead
+from app.models.application import Application, ApplicationCreate, Review
 from app.models.base import utcnow
 from app.models.challenge import Challenge, ChallengeCreate
 from app.models.innovation import Innovation, InnovationCreate
 from app.models.organisation import Organisation, OrganisationCreate
+from app.models.response import Response, ResponseCreate, ResponseUpdate
 from app.models.user import User, UserCreate
 from app.models.vocabulary import IDENTIFIED, NOT_PROGRESSED, PAUSED, Role, Scope
-from app.services import adoptions, challenges, innovations, organisations, pipeline, users
+from app.services import (
+    adoptions,
+    applications,
+    challenges,
+    innovations,
+    organisations,
+    pipeline,
+    responses,
+    users,
+)
 
 # The password of every demo user (development only). Printed by `hie seed
 # --demo` and `make run`; never use these accounts anywhere real.
@@ -1040,6 +1054,255 @@ ADOPTIONS: tuple[Adopt, ...] = (
         ("Grace Adeyemi", "grace.adeyemi@nhs.example"),
         forward(715, 690, 660, 600, 400),
     ),
+    # Flo spreads, a site or two a quarter, as it did through the networks:
+    # its page's chart of adoptions per quarter has something to show.
+    Adopt(
+        "flo-old-swan",
+        "flo",
+        "gp-old-swan",
+        690,
+        ("Paula Kerr", "paula.kerr@nhs.example"),
+        forward(670, 650, 620, 580, 380),
+    ),
+    Adopt(
+        "flo-aintree-park",
+        "flo",
+        "gp-aintree-park",
+        600,
+        ("Maria Santos", "maria.santos@nhs.example"),
+        forward(585, 560, 530, 470),
+    ),
+    Adopt(
+        "flo-qyg",
+        "flo",
+        "qyg",
+        520,
+        ("Nadia Hussain", "nadia.hussain@nhs.example"),
+        forward(500, 470, 430, 390),
+        notes="Commissioned for the practices of Liverpool, Sefton and Knowsley.",
+    ),
+    Adopt(
+        "flo-rr8",
+        "flo",
+        "rr8",
+        400,
+        ("Lucy Barraclough", "lucy.barraclough@nhs.example"),
+        forward(380, 340, 290, 200),
+    ),
+    Adopt(
+        "flo-rrk",
+        "flo",
+        "rrk",
+        330,
+        ("Harpreet Sandhu", "harpreet.sandhu@nhs.example"),
+        forward(310, 280, 230, 120),
+    ),
+    Adopt(
+        "flo-ryr",
+        "flo",
+        "ryr",
+        240,
+        ("Anna Whitfield", "anna.whitfield@nhs.example"),
+        forward(225, 190, 150, 40),
+    ),
+    Adopt(
+        "flo-r0a",
+        "flo",
+        "r0a",
+        150,
+        ("Dr Ben Hollis", "ben.hollis@nhs.example"),
+        (
+            *forward(130, 100),
+            stop(60, "no_capacity", "The community matrons cannot take on more patients this winter."),
+        ),
+    ),
+)
+
+
+# --- responses to the open challenges ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Resp:
+    """An innovation put forward `days_ago` days before the seed, then moved:
+    each move is (days ago, status, reason); the challenge owner decides, the
+    supplier withdraws."""
+
+    challenge: str
+    innovation: str
+    days_ago: int
+    pitch: str
+    moves: tuple[tuple[int, str, str | None], ...] = ()
+
+
+RESPONSES: tuple[Resp, ...] = (
+    Resp(
+        "liver-early",
+        "liver-pathway",
+        60,
+        (
+            "The Nottingham pathway tests people at risk in primary care with blood tests and a scan, "
+            "and has found liver scarring years earlier than an emergency admission would. We will "
+            "help your practices set it up and train the community teams."
+        ),
+        ((45, "shortlisted", None), (30, "selected", "A proven pathway for primary care, and ready now.")),
+    ),
+    Resp(
+        "liver-early",
+        "flo",
+        55,
+        (
+            "Flo can remind people at risk to have their liver tests and report their symptoms by text "
+            "message, with no app to install."
+        ),
+        ((40, "declined", "We need a diagnostic pathway first; reminders can follow once it runs."),),
+    ),
+    Resp(
+        "children-ed-waits",
+        "ed-checklist",
+        150,
+        (
+            "The emergency department safety checklist sets out which observations are repeated, and "
+            "when, for every patient who waits. Adapted for children, it makes sure the child who is "
+            "getting worse is seen."
+        ),
+        ((120, "shortlisted", "The checklist fits our paediatric early warning score."),),
+    ),
+    Resp(
+        "cardiac-remote",
+        "flo",
+        30,
+        (
+            "Flo asks patients at home for their blood pressure, pulse and weight by text message after "
+            "discharge, and flags readings outside the range the cardiac team sets."
+        ),
+    ),
+    Resp(
+        "cardiac-remote",
+        "af-detection",
+        28,
+        (
+            "A single-lead ECG that patients record at home on their phone catches new atrial "
+            "fibrillation after surgery, and the recordings reach the arrhythmia team the same day."
+        ),
+    ),
+    Resp(
+        "neuro-follow-up",
+        "flo",
+        20,
+        "Flo can ask people with epilepsy about seizures and side effects between appointments.",
+        ((12, "withdrawn", "Our epilepsy protocols are not ready yet; we will respond to the next call."),),
+    ),
+)
+
+
+# --- applications to join -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Apply:
+    """An application to join, so the review queue has something in it. Its
+    fixed reference keys it; "O" reads as zero, so HIE-DEMO-0001 is found."""
+
+    reference: str
+    days_ago: int
+    fields: dict[str, Any]
+    # What the team did with it: a status and its message, and a note of their own.
+    status: str | None = None
+    message: str = ""
+    note: str | None = None
+
+
+APPLICATIONS: tuple[Apply, ...] = (
+    Apply(
+        "HIE-DEMO-0001",
+        3,
+        {
+            "company_name": "Halton Precision Coatings Ltd",
+            "companies_house_number": "09876543",
+            "address": "Unit 12, Manor Park, Runcorn",
+            "postcode": "WA7 1AB",
+            "website": "https://haltoncoatings.example",
+            "company_size": "small",
+            "contact_name": "Priya Raman",
+            "contact_email": "priya.raman@haltoncoatings.example",
+            "contact_role": "Technical director",
+            "product_name": "Antimicrobial surface coating",
+            "product_description": (
+                "A hard-wearing coating for metal and plastic parts that kills bacteria on contact, "
+                "developed for aircraft cabin fittings."
+            ),
+            "origin_sector": "Aerospace",
+            "current_users": "Aircraft interior makers and two UK airlines.",
+            "health_problem": (
+                "Hospital-acquired infections spread by touch: door handles, bed rails and trolley grips."
+            ),
+            "care_settings": ["acute_inpatient", "care_home"],
+            "evidence": "ISO 22196 antibacterial testing; AS9100 quality certification.",
+            "support_wanted": ["clinical_introductions", "evidence_and_evaluation", "regulation"],
+        },
+    ),
+    Apply(
+        "HIE-DEMO-0002",
+        12,
+        {
+            "company_name": "Northern Fleet Telematics",
+            "address": "3 Piccadilly Place, Manchester",
+            "postcode": "M1 1AE",
+            "company_size": "medium",
+            "contact_name": "Tom Whitaker",
+            "contact_email": "tom.whitaker@northernfleet.example",
+            "contact_role": "Head of partnerships",
+            "product_name": "Route planning for mobile teams",
+            "product_description": (
+                "Plans the day's routes for delivery fleets from live traffic, and re-plans them when a "
+                "job is added or a van is delayed."
+            ),
+            "origin_sector": "Logistics",
+            "current_users": "Parcel carriers and wholesalers across the North of England.",
+            "health_problem": (
+                "District nurses and home care workers lose time between visits; a late visit means a "
+                "late medicine or a missed meal."
+            ),
+            "care_settings": ["community", "social_care"],
+            "support_wanted": ["market_access", "funding"],
+        },
+        status="more_information_needed",
+        message=(
+            "Thank you. Which NHS or care organisations have you spoken to so far, and where is the "
+            "visit and location data stored?"
+        ),
+    ),
+    Apply(
+        "HIE-DEMO-0003",
+        20,
+        {
+            "company_name": "Birkenhead Games Studio",
+            "companies_house_number": "11223344",
+            "address": "Hamilton Square, Birkenhead",
+            "postcode": "CH41 5EE",
+            "website": "https://birkenheadgames.example",
+            "company_size": "micro",
+            "contact_name": "Aoife Byrne",
+            "contact_email": "aoife@birkenheadgames.example",
+            "contact_role": "Founder",
+            "product_name": "Motion-controlled exercise games",
+            "product_description": (
+                "Games played by moving your arms and body in front of a camera, made for home consoles."
+            ),
+            "origin_sector": "Gaming",
+            "current_users": "Around 40,000 players on two consoles.",
+            "health_problem": (
+                "People recovering from a stroke find repetitive arm exercises dull and stop doing them "
+                "at home."
+            ),
+            "care_settings": ["community", "acute_outpatient"],
+            "evidence": "A small usability study with a university physiotherapy course.",
+            "support_wanted": ["clinical_introductions", "evidence_and_evaluation"],
+        },
+        status="in_review",
+        note="A good fit for stroke rehabilitation: ask the community therapy team at Mersey Care.",
+    ),
 )
 
 
@@ -1100,7 +1363,17 @@ class _Seeder:
         self.session = session
         self.now = now
         self.counts = dict.fromkeys(
-            ("organisations", "innovations", "challenges", "adoptions", "transitions", "users"), 0
+            (
+                "organisations",
+                "innovations",
+                "challenges",
+                "adoptions",
+                "transitions",
+                "responses",
+                "users",
+                "applications",
+            ),
+            0,
         )
         self.orgs: dict[str, Organisation] = {}
         self.innovations: dict[str, Innovation] = {}
@@ -1129,6 +1402,10 @@ class _Seeder:
         self.pipeline = pipeline.stages(self.session)
         for adopt in ADOPTIONS:
             self._adoption(adopt)
+        for resp in RESPONSES:
+            self._response(resp)
+        for application in APPLICATIONS:
+            self._application(application)
         if get_settings().environment == "development":
             for user in DEMO_USERS:
                 self._user(user)
@@ -1318,6 +1595,32 @@ class _Seeder:
             return item.required_value or (item.choices or [None])[0]
         return texts.get(item.key, item.label)
 
+    def _response(self, spec: Resp) -> None:
+        challenge, innovation = self.challenges[spec.challenge], self.innovations[spec.innovation]
+        pair = select(Response.id).where(
+            Response.challenge_id == challenge.id, Response.innovation_id == innovation.id
+        )
+        if self.session.exec(pair).first() is not None:
+            return
+        if challenge.status != "open" or innovation.status != "published":
+            return  # changed outside the demo: leave it be
+        inn = next(i for i in INNOVATIONS if i.key == spec.innovation)
+        chal = next(c for c in CHALLENGES if c.key == spec.challenge)
+        supplier = self.orgs[inn.supplier]
+        owner = self.orgs[chal.owner]
+        as_supplier = self._principal(supplier, Role.member, f"{ACTOR_LABEL} ({supplier.name})")
+        as_owner = self._principal(owner, Role.member, f"{ACTOR_LABEL} ({owner.name})")
+        data = ResponseCreate(innovation_id=innovation.id, pitch=spec.pitch)
+        loaded = responses.respond(self.session, as_supplier, challenge, data)
+        self._backdate(loaded.response, spec.days_ago)
+        self.counts["responses"] += 1
+        for days_ago, status, reason in spec.moves:
+            actor = as_supplier if status == "withdrawn" else as_owner
+            move = ResponseUpdate.model_validate({"status": status, "reason": reason})
+            responses.move(self.session, actor, loaded, move, None)
+            loaded.response.updated_at = self.at(days_ago)
+        self.session.flush()
+
     def _user(self, spec: DemoUser) -> None:
         email = spec.email.lower()
         if self.session.exec(select(User.id).where(func.lower(User.email) == email)).first():
@@ -1330,3 +1633,27 @@ class _Seeder:
             DEMO_PASSWORD,
         )
         self.counts["users"] += 1
+
+    def _application(self, spec: Apply) -> None:
+        reference = applications.canonical_reference(spec.reference)
+        if self.session.exec(select(Application.id).where(Application.reference == reference)).first():
+            return
+        data = ApplicationCreate.model_validate(
+            {**spec.fields, "consent_to_contact": True, "consent_to_data": True}
+        )
+        application = applications.submit(
+            self.session,
+            get_settings(),
+            data,
+            ACTOR_LABEL,
+            now=self.at(spec.days_ago),
+            reference=reference,
+        )
+        if spec.status:
+            review = Review.model_validate({"status": spec.status, "message": spec.message})
+            applications.review(
+                self.session, self.admin, application, review, None, now=self.at(spec.days_ago - 1)
+            )
+        if spec.note:
+            applications.add_note(self.session, self.admin, application, spec.note)
+        self.counts["applications"] += 1

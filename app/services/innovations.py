@@ -4,7 +4,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, Select, or_
 from sqlmodel import Session, col, select
 
 from app.auth import Principal
@@ -72,6 +72,12 @@ def get(
 def list_(
     session: Session, principal: Principal, filters: InnovationFilters, page: PageRequest
 ) -> Page[InnovationPublic]:
+    return keyset(session, query(session, principal, filters), col(Innovation.id), page, to_public)
+
+
+def query(session: Session, principal: Principal, filters: InnovationFilters) -> Select[Any]:
+    """The innovations `principal` may see that pass `filters`, unordered: the
+    one statement the list and the CSV export (app/services/exports.py) share."""
     stmt = select(Innovation)
     visible = _visible(principal)
     if visible is not None:
@@ -86,24 +92,25 @@ def list_(
             stmt = stmt.where(facets.has(InnovationFacet, "innovation_id", Innovation.id, facet, value))
     if filters.q:
         stmt = stmt.where(search.matches(session, "innovations", filters.q))
-    return keyset(session, stmt, col(Innovation.id), page, to_public)
+    return stmt
 
 
 # Fields kept as JSON or text: nested models and URLs are stored in JSON form.
 JSON_FIELDS = {"evidence", "regulatory", "website"}
 
 
-def _values(data: InnovationCreate | InnovationUpdate, *, partial: bool) -> dict[str, Any]:
+def stored_values(data: InnovationCreate | InnovationUpdate, *, partial: bool) -> dict[str, Any]:
+    """The column values `data` sets (all of them, or only those it gives when `partial`)."""
     values = data.model_dump(exclude_unset=partial)
     json_fields = JSON_FIELDS & values.keys()
     values.update(data.model_dump(mode="json", include=json_fields, exclude_unset=partial))
     return values
 
 
-def _record(session: Session, principal: Principal, type: str, innovation: Innovation) -> None:
+def event_values(principal: Principal, type: str, innovation: Innovation) -> dict[str, Any]:
+    """The event a change to `innovation` writes (the bulk import writes the same rows in bulk)."""
     # A draft's events are seen by those who see the draft: its supplier, facilitators, admins.
-    events.record(
-        session,
+    return events.values(
         principal,
         type,
         ("innovation", innovation.id),
@@ -113,11 +120,29 @@ def _record(session: Session, principal: Principal, type: str, innovation: Innov
     )
 
 
+def _record(session: Session, principal: Principal, type: str, innovation: Innovation) -> None:
+    events.add(session, event_values(principal, type, innovation))
+
+
+def check_create(principal: Principal, supplier_id: uuid.UUID) -> None:
+    if not (principal.is_exchange_staff or principal.organisation_id == supplier_id):
+        raise Forbidden("A supplier creates innovations for itself; facilitators and admins for anyone.")
+
+
+def check_change(principal: Principal, innovation: Innovation) -> None:
+    if not can_change(principal, innovation):
+        raise Forbidden("Only the supplier, facilitators and admins change an innovation.")
+
+
+def check_new_supplier(principal: Principal) -> None:
+    if not principal.is_exchange_staff:
+        raise Forbidden("Only facilitators and admins move an innovation to another supplier.")
+
+
 def create(session: Session, principal: Principal, data: InnovationCreate) -> Innovation:
     organisations.require(session, data.supplier_id, "body.supplier_id")
-    if not (principal.is_exchange_staff or principal.organisation_id == data.supplier_id):
-        raise Forbidden("A supplier creates innovations for itself; facilitators and admins for anyone.")
-    values = _values(data, partial=False)
+    check_create(principal, data.supplier_id)
+    values = stored_values(data, partial=False)
     innovation = Innovation(**values, owner_org_id=principal.organisation_id)
     session.add(innovation)
     records.flush_unique(session, REF)
@@ -133,13 +158,11 @@ def update(
     data: InnovationUpdate,
     expected_version: int | None,
 ) -> Innovation:
-    if not can_change(principal, innovation):
-        raise Forbidden("Only the supplier, facilitators and admins change an innovation.")
-    changes = _values(data, partial=True)
+    check_change(principal, innovation)
+    changes = stored_values(data, partial=True)
     if "supplier_id" in changes:
         organisations.require(session, changes["supplier_id"], "body.supplier_id")
-        if not principal.is_exchange_staff:
-            raise Forbidden("Only facilitators and admins move an innovation to another supplier.")
+        check_new_supplier(principal)
     records.check_version(innovation, expected_version)
     changed = records.apply_changes(innovation, changes)
     if changed:

@@ -2,6 +2,7 @@
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import Session, col, func, select
 
@@ -56,8 +57,24 @@ def list_(session: Session, filters: OrganisationFilters, page: PageRequest) -> 
     return keyset(session, stmt, col(Organisation.id), page, to_public)
 
 
+def event_values(principal: Principal | None, type: str, org: Organisation) -> dict[str, Any]:
+    """The event a change to `org` writes (the bulk import writes the same rows in bulk)."""
+    return events.values(principal, type, ("organisation", org.id), to_public(org))
+
+
 def _record(session: Session, principal: Principal | None, type: str, org: Organisation) -> None:
-    events.record(session, principal, type, ("organisation", org.id), to_public(org))
+    events.add(session, event_values(principal, type, org))
+
+
+def check_create(principal: Principal | None) -> None:
+    """Admins create organisations; None is the command line."""
+    if principal is not None:
+        principal.require_admin()
+
+
+def check_change(principal: Principal, org: Organisation) -> None:
+    if not (principal.is_admin or principal.organisation_id == org.id):
+        raise Forbidden("Only admins and the organisation itself may change it.")
 
 
 def create(
@@ -65,14 +82,21 @@ def create(
 ) -> Organisation:
     """Admins only; `principal` None is the command line, which alone may
     mark the exchange's own organisation."""
+    check_create(principal)
     if principal is not None:
-        principal.require_admin()
         is_exchange = False
-    owner = principal.organisation_id if principal else None
+    return add(session, principal, data, is_exchange=is_exchange)
+
+
+def add(
+    session: Session, actor: Principal | None, data: OrganisationCreate, *, is_exchange: bool = False
+) -> Organisation:
+    """Add one, for a caller that has decided who may (an accepted application)."""
+    owner = actor.organisation_id if actor else None
     org = Organisation.model_validate(data, update={"owner_org_id": owner, "is_exchange": is_exchange})
     session.add(org)
     records.flush_unique(session, "An organisation with this ODS code or external_ref")
-    _record(session, principal, "organisation.created", org)
+    _record(session, actor, "organisation.created", org)
     return org
 
 
@@ -83,8 +107,7 @@ def update(
     data: OrganisationUpdate,
     expected_version: int | None,
 ) -> Organisation:
-    if not (principal.is_admin or principal.organisation_id == org.id):
-        raise Forbidden("Only admins and the organisation itself may change it.")
+    check_change(principal, org)
     records.check_version(org, expected_version)
     if records.apply_changes(org, data.model_dump(exclude_unset=True)):
         records.touch(org)

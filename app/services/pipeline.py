@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 from app.auth import Principal
 from app.errors import FieldError, Forbidden, GateNotMet, NotFound, ValidationFailed
 from app.models.adoption import Adoption
-from app.models.base import as_utc, utcnow
+from app.models.base import as_utc, new_id, utcnow
 from app.models.stage import GateItem, GateItemPublic, Stage, StagePublic
 from app.models.transition import Transition, TransitionPublic
 from app.models.vocabulary import (
@@ -55,6 +55,13 @@ class Stages:
         self.by_key = {s.key: s for s in ordered}
         self.active = tuple(s for s in ordered if s.active)
         self.item_by_key = {i.key: i for group in items.values() for i in group}
+        # The gate as plain values, read for every adoption shown: the rows'
+        # instrumented attributes cost more than the checks themselves.
+        self.checks = {
+            key: tuple((i.key, i.kind, i.required_value) for i in group) for key, group in items.items()
+        }
+        self.wait_days = {s.key: s.wait_days for s in ordered}
+        self.active_keys = tuple(s.key for s in self.active)
 
     def active_index(self, key: str) -> int | None:
         for index, stage in enumerate(self.active):
@@ -111,10 +118,14 @@ def _facts(adoption: Adoption) -> dict[str, Any]:
 
 
 def _item_met(item: GateItem, value: Any) -> bool:
-    if item.kind == "bool":
+    return _met(item.kind, item.required_value, value)
+
+
+def _met(kind: str, required_value: Any, value: Any) -> bool:
+    if kind == "bool":
         return value is True
-    if item.kind == "choice":
-        return value is not None and (item.required_value is None or value == item.required_value)
+    if kind == "choice":
+        return value is not None and (required_value is None or value == required_value)
     return isinstance(value, str) and bool(value.strip())
 
 
@@ -130,9 +141,9 @@ def missing_for(pipeline: Stages, adoption: Adoption, stage_key: str, now: datet
 
 
 def _missing(pipeline: Stages, facts: dict[str, Any], days_adopted: int | None, stage_key: str) -> list[str]:
-    items = pipeline.items.get(stage_key, ())
-    missing = [item.key for item in items if not _item_met(item, facts.get(item.key))]
-    wait = pipeline.by_key[stage_key].wait_days
+    checks = pipeline.checks.get(stage_key, ())
+    missing = [key for key, kind, required in checks if not _met(kind, required, facts.get(key))]
+    wait = pipeline.wait_days[stage_key]
     if wait is not None and (days_adopted is None or days_adopted < wait):
         missing.append(f"{wait}_days_since_adopted")
     return missing
@@ -143,9 +154,9 @@ def gate_status(
 ) -> dict[str, dict[str, Any]]:
     facts, days = _facts(adoption), days_since_adopted(adoption, now or utcnow())
     status = {}
-    for stage in pipeline.active:
-        missing = _missing(pipeline, facts, days, stage.key)
-        status[stage.key] = {"met": not missing, "missing": missing}
+    for key in pipeline.active_keys:
+        missing = _missing(pipeline, facts, days, key)
+        status[key] = {"met": not missing, "missing": missing}
     return status
 
 
@@ -286,29 +297,50 @@ def move(
     """Move an adoption to another stage, or say why not. Writes the
     transition, with a snapshot of the gate as it stood, and its event; the
     caller has already checked the version the client read."""
+    values = prepare_move(
+        stages(session), principal, adoption, request, adopter_region=adopter_region, now=now or utcnow()
+    )
+    transition = Transition(**values)
+    session.add(transition)
+    session.add(adoption)
+    session.flush()
+    events.add(session, stage_changed_values(principal, adoption, values, supplier_id))
+    return transition
+
+
+def prepare_move(
+    pipeline: Stages,
+    principal: Principal,
+    adoption: Adoption,
+    request: MoveRequest,
+    *,
+    adopter_region: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """Check a move and make it on `adoption` in memory; return the columns
+    of the transition to write. Writes nothing: `move` writes one, the bulk
+    import many at once."""
     if not can_move(principal, adoption, adopter_region):
         raise Forbidden("Only the adopting organisation, its region's facilitators and admins move it.")
-    pipeline = stages(session)
-    now = now or utcnow()
     _check_move(pipeline, principal, adoption, request, now)
 
     target = pipeline.by_key[request.to_stage]
-    transition = Transition(
-        adoption_id=adoption.id,
-        from_stage=adoption.stage,
-        to_stage=target.key,
-        reason=request.reason,
-        reason_code=request.reason_code if target.key == NOT_PROGRESSED else None,
-        override=request.override,
-        actor=principal.label,
-        actor_org_id=principal.organisation_id,
-        gate_snapshot={
+    transition = {
+        "id": new_id(),
+        "adoption_id": adoption.id,
+        "from_stage": adoption.stage,
+        "to_stage": target.key,
+        "reason": request.reason,
+        "reason_code": request.reason_code if target.key == NOT_PROGRESSED else None,
+        "override": request.override,
+        "actor": principal.label,
+        "actor_org_id": principal.organisation_id,
+        "gate_snapshot": {
             "gate": _facts(adoption),
             "missing": missing_for(pipeline, adoption, target.key, now) if target.active else [],
         },
-        created_at=now,
-    )
-    session.add(transition)
+        "created_at": now,
+    }
 
     adoption.paused_from = adoption.stage if target.key == PAUSED else None
     # A skip straight to `sustained` adopts it too: spread counts from `adopted_at`.
@@ -319,10 +351,14 @@ def move(
     adoption.stage = target.key
     adoption.stage_entered_at = now
     records.touch(adoption, now)
-    session.add(adoption)
-    session.flush()
-    events.record(
-        session,
+    return transition
+
+
+def stage_changed_values(
+    principal: Principal, adoption: Adoption, transition: dict[str, Any], supplier_id: uuid.UUID
+) -> dict[str, Any]:
+    """The `adoption.stage_changed` event of a move."""
+    return events.values(
         principal,
         "adoption.stage_changed",
         ("adoption", adoption.id),
@@ -330,18 +366,17 @@ def move(
             "adoption_id": str(adoption.id),
             "innovation_id": str(adoption.innovation_id),
             "organisation_id": str(adoption.organisation_id),
-            "transition_id": str(transition.id),
-            "from_stage": transition.from_stage,
-            "to_stage": transition.to_stage,
-            "reason": transition.reason,
-            "reason_code": transition.reason_code,
-            "override": transition.override,
+            "transition_id": str(transition["id"]),
+            "from_stage": transition["from_stage"],
+            "to_stage": transition["to_stage"],
+            "reason": transition["reason"],
+            "reason_code": transition["reason_code"],
+            "override": transition["override"],
             "version": adoption.version,
         },
         restricted=True,
         orgs=(adoption.organisation_id, supplier_id),
     )
-    return transition
 
 
 def _public(transition: Transition) -> TransitionPublic:

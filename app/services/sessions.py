@@ -2,7 +2,6 @@
 and a slow-down for repeated failures that does not reveal whether an email
 address has an account."""
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,22 +11,22 @@ from sqlmodel import Session, col, delete, func, select
 
 from app.auth import Principal, role_for_user
 from app.config import Settings
-from app.errors import DomainError
+from app.errors import TooManyRequests
 from app.models.base import as_utc, utcnow
 from app.models.organisation import Organisation
 from app.models.user import User
 from app.models.vocabulary import Scope
 from app.models.web_session import SignInFailure, WebSession
 from app.services import events
-from app.services.users import hasher
+from app.services.users import digest, hasher
 
 # Verifying against this when there is no such user takes as long as a real
 # check, so the answer's timing does not tell whether the address exists.
 _DUMMY_HASH = hasher.hash("no such user; this only spends the time a real check would")
 
 
-class SignInThrottled(DomainError):
-    status, title, slug = 429, "Too many tries", "sign-in-throttled"
+class SignInThrottled(TooManyRequests):
+    title, slug = "Too many tries", "sign-in-throttled"
 
 
 @dataclass(frozen=True)
@@ -35,10 +34,6 @@ class SignedIn:
     user: User
     organisation: Organisation
     principal: Principal
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def _wait(failures: int, free: int) -> timedelta:
@@ -69,7 +64,7 @@ def sign_in(
     None when it is wrong (the failure is recorded, so the caller commits)."""
     now = now or utcnow()
     email = email.strip().lower()
-    failure = session.get(SignInFailure, _digest(email), with_for_update=True)
+    failure = session.get(SignInFailure, digest(email), with_for_update=True)
     if failure is not None:
         ready_at = as_utc(failure.last_failed_at) + _wait(failure.failures, settings.sign_in_free_failures)
         if now < ready_at:
@@ -91,7 +86,7 @@ def sign_in(
         ok = False
     if not ok or user is None or org is None:
         if failure is None:
-            failure = SignInFailure(email_hash=_digest(email))
+            failure = SignInFailure(email_hash=digest(email))
         failure.failures += 1
         failure.last_failed_at = now
         session.add(failure)
@@ -106,7 +101,7 @@ def sign_in(
     token = secrets.token_urlsafe(32)
     session.add(
         WebSession(
-            token_hash=_digest(token),
+            token_hash=digest(token),
             user_id=user.id,
             created_at=now,
             expires_at=now + timedelta(hours=settings.session_hours),
@@ -134,7 +129,7 @@ def current(session: Session, token: str | None, now: datetime | None = None) ->
         select(User, Organisation, WebSession)
         .join(WebSession, col(WebSession.user_id) == User.id)
         .join(Organisation, col(Organisation.id) == User.organisation_id)
-        .where(WebSession.token_hash == _digest(token))
+        .where(WebSession.token_hash == digest(token))
     ).first()
     if row is None:
         return None
@@ -146,4 +141,4 @@ def current(session: Session, token: str | None, now: datetime | None = None) ->
 
 def sign_out(session: Session, token: str | None) -> None:
     if token:
-        session.exec(delete(WebSession).where(col(WebSession.token_hash) == _digest(token)))
+        session.exec(delete(WebSession).where(col(WebSession.token_hash) == digest(token)))

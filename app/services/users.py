@@ -1,6 +1,9 @@
 """People who sign in: their organisation, role and password (argon2)."""
 
+import hashlib
+import secrets
 import uuid
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from pydantic import BaseModel
@@ -8,8 +11,9 @@ from sqlmodel import Session, col, delete, func, select
 
 from app.auth import Principal
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.models.base import as_utc, utcnow
 from app.models.organisation import Organisation
-from app.models.user import User, UserCreate, UserPublic
+from app.models.user import PasswordSetup, User, UserCreate, UserPublic
 from app.models.vocabulary import OrganisationKind, Role
 from app.models.web_session import WebSession
 from app.services import events, organisations, records
@@ -19,6 +23,11 @@ MIN_PASSWORD = 12
 # How many organisations a form's select offers, in name order.
 MAX_CHOICES = 500
 hasher = PasswordHasher()
+
+
+def digest(token: str) -> str:
+    """What is kept of a secret token: its SHA-256 (the token itself is random)."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class UserRow(BaseModel):
@@ -48,11 +57,16 @@ def create(session: Session, principal: Principal | None, data: UserCreate, pass
     """Add a user; `principal` None is the command line."""
     if principal is not None:
         principal.require_admin()
+    return add(session, principal, data, password)
+
+
+def add(session: Session, actor: Principal | None, data: UserCreate, password: str | None) -> User:
+    """Add one, for a caller that has decided who may (an accepted application)."""
     org = organisations.require(session, data.organisation_id, "organisation_id")
     if data.role == Role.facilitator and org.kind != OrganisationKind.health_innovation_network:
         raise ValidationFailed.field("role", "A facilitator belongs to a Health Innovation Network.")
-    if password is not None and len(password) < MIN_PASSWORD:
-        raise ValidationFailed.field("password", f"Use at least {MIN_PASSWORD} characters.")
+    if password is not None:
+        check_password(password)
     email = str(data.email).lower()
     if session.exec(select(User.id).where(func.lower(User.email) == email)).first():
         raise Conflict("A user with this email already exists.")
@@ -65,7 +79,7 @@ def create(session: Session, principal: Principal | None, data: UserCreate, pass
     )
     session.add(user)
     session.flush()
-    _record(session, principal, "user.created", user)
+    _record(session, actor, "user.created", user)
     return user
 
 
@@ -136,3 +150,56 @@ def organisation_choices(session: Session, limit: int = MAX_CHOICES) -> list[tup
     """Organisations for a form's select, by name: (id, name), at most `limit`."""
     stmt = select(Organisation.id, Organisation.name).order_by(col(Organisation.name), col(Organisation.id))
     return [(org_id, name) for org_id, name in session.exec(stmt.limit(limit)).all()]
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise ValidationFailed.field("password", f"Use at least {MIN_PASSWORD} characters.")
+
+
+# --- one-time links to set a first password --------------------------------------
+
+
+def issue_password_link(
+    session: Session, user: User, days: int, now: datetime | None = None
+) -> tuple[str, datetime]:
+    """A new token for `user` to set a password with, and when it expires;
+    any earlier link of theirs stops working."""
+    now = now or utcnow()
+    session.exec(delete(PasswordSetup).where(col(PasswordSetup.user_id) == user.id))
+    token = secrets.token_urlsafe(32)
+    expires_at = now + timedelta(days=days)
+    session.add(
+        PasswordSetup(token_hash=digest(token), user_id=user.id, created_at=now, expires_at=expires_at)
+    )
+    session.flush()
+    return token, expires_at
+
+
+def user_of_password_link(session: Session, token: str, now: datetime | None = None) -> User:
+    """The user a link is for, while it is unused and unexpired."""
+    setup = session.get(PasswordSetup, digest(token)) if 0 < len(token) <= 100 else None
+    user = session.get(User, setup.user_id) if setup else None
+    if setup is None or user is None or not user.is_active or as_utc(setup.expires_at) <= (now or utcnow()):
+        raise NotFound("link to set a password")
+    return user
+
+
+def set_password_with_link(session: Session, token: str, password: str, now: datetime | None = None) -> User:
+    """Set the password and end the link, so it works once."""
+    user = user_of_password_link(session, token, now)
+    check_password(password)
+    user.password_hash = hasher.hash(password)
+    records.touch(user)
+    session.exec(delete(PasswordSetup).where(col(PasswordSetup.user_id) == user.id))
+    session.flush()
+    events.record(
+        session,
+        user.email,
+        "user.password_set",
+        ("user", user.id),
+        {"user_id": str(user.id)},
+        restricted=True,
+        orgs=(user.organisation_id, None),
+    )
+    return user

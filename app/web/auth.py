@@ -2,9 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
+from app import rate_limits
 from app.api.deps import SessionDep
 from app.services import sessions
 from app.web.deps import COOKIE, MaybeUserDep, safe_next
@@ -14,13 +15,18 @@ router = APIRouter()
 
 
 @router.get("/sign-in")
-def sign_in_page(request: Request, signed_in: MaybeUserDep, next: str | None = None) -> Response:
+def sign_in_page(
+    request: Request, signed_in: MaybeUserDep, next: str | None = None, password_set: str | None = None
+) -> Response:
     if signed_in is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return render(request, "auth/sign_in.html", {"next": safe_next(next), "email": "", "errors": {}})
+    # `password_set`: sent here from setting a first password (app/web/accounts.py).
+    context = {"next": safe_next(next), "email": "", "errors": {}, "password_set": password_set == "1"}
+    return render(request, "auth/sign_in.html", context)
 
 
-@router.post("/sign-in")
+# Before the session: refuses an address with too many failures, then counts this one's.
+@router.post("/sign-in", dependencies=[Depends(rate_limits.failed_sign_ins, scope="function")])
 def sign_in(
     request: Request,
     session: SessionDep,
@@ -38,6 +44,7 @@ def sign_in(
     if result is None:
         if not errors:
             errors["email"] = "The email address or password is not right"
+            request.state.sign_in_failed = True
         context = {"next": safe_next(next), "email": email, "errors": errors}
         return render(request, "auth/sign_in.html", context, status_code=422)
     _, token = result

@@ -118,6 +118,7 @@ def board_context(
         "problem_list": _problem_list(cards, problems),
         "chosen": chosen,
         "return_to": board_url(chosen),
+        "csv_url": "/exports/adoptions.csv" + (f"?{urlencode(chosen)}" if chosen else ""),
         "regions": list(Region),
         "categories": list(Category),
         "organisations": organisations,

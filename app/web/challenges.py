@@ -4,6 +4,7 @@ facilitators and admins change a challenge (the services decide, as they do
 for the API)."""
 
 import uuid
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -23,7 +24,9 @@ from app.services.pagination import MAX_LIMIT, PageRequest
 from app.web import listing
 from app.web.deps import WebPrincipalDep
 from app.web.forms import FormDep, error_list, errors_from, opened_version, stripped, validate
+from app.web.matches import possible_innovations
 from app.web.rendering import is_htmx, render
+from app.web.responses import challenge_panel
 from app.web.vocabulary import long_date, options, pounds, words, words_list
 
 router = APIRouter(prefix="/challenges")
@@ -67,23 +70,25 @@ MAX_ANSWERS = MAX_LIMIT
 # --- finding ----------------------------------------------------------------
 
 
+def read_filters(params: Mapping[str, str]) -> challenges.ChallengeFilters:
+    """The list's filters from a query string (the list's and its CSV
+    export's); a value a filter does not know is left out, as if not chosen."""
+    return challenges.ChallengeFilters(
+        q=listing.text(params.get("q")),
+        status=listing.choice(params.get("status"), ChallengeStatus),
+        care_setting=listing.choice(params.get("care_setting"), CareSetting),
+        category=listing.choice(params.get("category"), Category),
+    )
+
+
 @router.get("")
 def list_challenges(
     request: Request,
     session: SessionDep,
     principal: WebPrincipalDep,
-    q: str | None = None,
-    status: str | None = None,
-    care_setting: str | None = None,
-    category: str | None = None,
     cursor: str | None = None,
 ) -> Response:
-    filters = challenges.ChallengeFilters(
-        q=listing.text(q),
-        status=listing.choice(status, ChallengeStatus),
-        care_setting=listing.choice(care_setting, CareSetting),
-        category=listing.choice(category, Category),
-    )
+    filters = read_filters(request.query_params)
     page, cursor = listing.page_or_first(lambda p: challenges.list_(session, principal, filters, p), cursor)
     params = {
         "q": filters.q,
@@ -104,6 +109,7 @@ def list_challenges(
         if page.next_cursor
         else None,
         "first_url": listing.url("/challenges", params) if cursor else None,
+        "csv_url": listing.url("/exports/challenges.csv", params),
         "options": {
             "status": options(ChallengeStatus),
             "care_setting": options(CareSetting),
@@ -174,6 +180,8 @@ def _detail(
         "answers": _answers(session, principal, challenge),
         "can_change": challenges.can_change(principal, challenge),
         "stale": stale,
+        "responses_panel": challenge_panel(request, session, principal, challenge),
+        "possible_innovations": possible_innovations(session, challenge),
     }
     return render(request, "challenges/show.html", context, fragment="answers", status_code=status_code)
 

@@ -4,6 +4,7 @@ one. Suppliers keep their own; facilitators and admins any (the services
 decide, as they do for the API)."""
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -28,7 +29,9 @@ from app.services import innovations, pipeline, spread
 from app.web import listing
 from app.web.deps import WebPrincipalDep
 from app.web.forms import FormDep, error_list, errors_from, opened_version, stripped, validate
+from app.web.matches import DuplicateWarning, answerable_challenges, duplicate_warning
 from app.web.rendering import is_htmx, render
+from app.web.responses import innovation_panel
 from app.web.vocabulary import options, words, words_list
 
 router = APIRouter(prefix="/innovations")
@@ -80,25 +83,26 @@ MAX_EVIDENCE_ROWS = 50
 # --- finding ----------------------------------------------------------------
 
 
+def read_filters(params: Mapping[str, str]) -> innovations.InnovationFilters:
+    """The list's filters from a query string (the list's and its CSV
+    export's); a value a filter does not know is left out, as if not chosen."""
+    return innovations.InnovationFilters(
+        q=listing.text(params.get("q")),
+        category=listing.choice(params.get("category"), Category),
+        care_setting=listing.choice(params.get("care_setting"), CareSetting),
+        maturity=listing.choice(params.get("maturity"), Maturity),
+        origin_sector=listing.text(params.get("origin_sector"), 100),
+    )
+
+
 @router.get("")
 def list_innovations(
     request: Request,
     session: SessionDep,
     principal: WebPrincipalDep,
-    q: str | None = None,
-    category: str | None = None,
-    care_setting: str | None = None,
-    maturity: str | None = None,
-    origin_sector: str | None = None,
     cursor: str | None = None,
 ) -> Response:
-    filters = innovations.InnovationFilters(
-        q=listing.text(q),
-        category=listing.choice(category, Category),
-        care_setting=listing.choice(care_setting, CareSetting),
-        maturity=listing.choice(maturity, Maturity),
-        origin_sector=listing.text(origin_sector, 100),
-    )
+    filters = read_filters(request.query_params)
     page, cursor = listing.page_or_first(lambda p: innovations.list_(session, principal, filters, p), cursor)
     params = {
         "q": filters.q,
@@ -122,6 +126,7 @@ def list_innovations(
         if page.next_cursor
         else None,
         "first_url": listing.url("/innovations", params) if cursor else None,
+        "csv_url": listing.url("/exports/innovations.csv", params),
         "options": {
             "category": options(Category),
             "care_setting": options(CareSetting),
@@ -164,6 +169,10 @@ def create_innovation(
         values["supplier_id"] = str(principal.organisation_id)
     data, errors = _validated(InnovationCreate, values, with_supplier=True)
     if data is not None:
+        # Like one already on the exchange? Say so, once: a second submit saves.
+        warning = duplicate_warning(session, principal, form, data.name, data.summary)
+        if warning is not None:
+            return _form_page(request, session, principal, values, {}, duplicates=warning)
         try:
             innovation = innovations.create(session, principal, data)
         except ValidationFailed as exc:
@@ -190,6 +199,8 @@ def show_innovation(
         "spread": spread.spread(session, innovation),
         "stage_names": {s.key: s.name for s in stages.ordered},
         "can_change": innovations.can_change(principal, innovation),
+        "responses_panel": innovation_panel(request, session, principal, innovation),
+        "answerable_challenges": answerable_challenges(session, innovation),
     }
     return render(request, "innovations/show.html", context, fragment="spread")
 
@@ -439,6 +450,7 @@ def _form_page(
     *,
     innovation: Innovation | None = None,
     conflict: list[dict[str, str]] | None = None,
+    duplicates: DuplicateWarning | None = None,
     status_code: int = 200,
 ) -> Response:
     staff = principal.is_exchange_staff
@@ -470,6 +482,7 @@ def _form_page(
         "errors": errors,
         "error_list": error_list(errors),
         "conflict": conflict,
+        "duplicates": duplicates,
         "staff": staff,
         "suppliers": suppliers,
         "supplier_name": own_name if innovation is None else _shown(session, "supplier_id", values),

@@ -8,7 +8,8 @@ from app.web.rendering import render
 
 router = APIRouter()
 
-STATEMENTS = {
+# A page's paragraphs, with a {"heading", "id"} before each part of it.
+STATEMENTS: dict[str, tuple[str, list[str | dict[str, str]]]] = {
     "accessibility": (
         "Accessibility statement",
         [
@@ -29,6 +30,20 @@ STATEMENTS = {
             "forms from being sent by other websites. Neither tracks you.",
             "The exchange team uses this information only to run the exchange. Ask them to see, correct or "
             "delete what is held about you.",
+            {"heading": "Applications to join the exchange", "id": "applications"},
+            "What we hold: what a business tells us when it applies to join: the company's name, address, "
+            "postcode, Companies House number, website and size; the name, email address and role of the "
+            "person applying; and what it says about its product or service, its evidence and the support it "
+            "wants. We also keep a coded form of the network address the application came from, which cannot "
+            "be turned back into the address, only to stop one sender flooding the form.",
+            "Why: to decide whether and how the exchange can support the business, and to write to the "
+            "person who applied about it. We hold it because they agree to it when they apply.",
+            "Who sees it: the exchange team, that is its own staff and the facilitators of the Health "
+            "Innovation Networks it works with. Other users of the exchange do not see applications.",
+            "For how long: while we review an application, and for 2 years after we decide, then we "
+            "delete it. If we accept it, the company becomes an organisation on the exchange, with the "
+            "person who applied as its first user and the product as a draft innovation record, held like "
+            "everything else on the exchange until they ask us to remove them.",
         ],
     ),
 }

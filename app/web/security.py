@@ -38,7 +38,10 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", []).extend(HEADERS)
+                headers = message.setdefault("headers", [])
+                # A page may set its own (a stricter Referrer-Policy where a token is in the URL).
+                present = {name.lower() for name, _ in headers}
+                headers.extend(header for header in HEADERS if header[0] not in present)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

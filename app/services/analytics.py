@@ -1,0 +1,369 @@
+"""Pipeline analytics: the funnel of the adoptions a person may see.
+
+Every number is a SQL aggregate; Python only names and orders the handful
+of rows that come back. The definitions, also in the API's description:
+
+- **Adoptions per stage**: the adoptions standing at each stage now.
+- **Conversion** from an active stage N to the next, N+1: of the adoptions
+  that got at least as far as N, the share that got at least as far as
+  N+1. How far an adoption got is the furthest active stage it ever
+  entered, read from its transitions (every adoption entered
+  `identified`), so one that reached co-design and was then stopped, paused
+  or moved back still counts as having reached co-design, and a facilitator's
+  skip past a stage counts as passing it.
+- **Time in stage**: each completed stay in a stage, from entering it (the
+  transition into it, or the adoption's opening for `identified`) to the
+  next transition out of it, in whole days. The median and 90th percentile
+  are by nearest rank: the smallest d such that at least half (nine in
+  ten) of the stays lasted d days or fewer. A stay still going is left out:
+  it shows in the stuck list instead. Each stage's latest RECENT_STAYS completed
+  stays are measured (all of them, where there are fewer): how long a stage
+  takes now, at a cost that does not grow with the years of history.
+- **Stuck**: the adoptions longest in their current stage, leaving out
+  `adopted`, `sustained` and `not_progressed`.
+- **Stops**: every move to `not_progressed`, by its reason code and by the
+  stage it left (an adoption stopped twice counts twice).
+
+Who sees what, and the filters, are the adoptions list's
+(`adoptions.query`): a person's funnel counts exactly the adoptions their
+list shows them.
+
+A transition's place in its adoption's history is its id's (UUIDv7, in
+creation order), as `pipeline.history` lists it."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVarTuple
+
+from sqlalchemy import ColumnElement, Integer, Select, and_, case, cast, func, literal, text, union_all
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from app.auth import Principal
+from app.models.adoption import Adoption
+from app.models.base import as_utc, utcnow
+from app.models.innovation import Innovation
+from app.models.metrics import (
+    Conversion,
+    FunnelPublic,
+    StageCount,
+    StopCount,
+    StopsFromStage,
+    StuckAdoption,
+    TimeInStage,
+)
+from app.models.organisation import Organisation
+from app.models.transition import Transition
+from app.models.vocabulary import ADOPTED_STAGES, NOT_PROGRESSED
+from app.services import adoptions, pipeline
+
+_Ts = TypeVarTuple("_Ts")
+STUCK_LIMIT = 10
+# Time in stage is measured over each stage's latest stays, so that it costs
+# the same at a million adoptions as at a thousand (bench/RESULTS.md).
+RECENT_STAYS = 1_000
+MAX_STUCK_LIMIT = 100
+# Not stuck, wherever they stand: done, or stopped.
+NOT_STUCK = (*ADOPTED_STAGES, NOT_PROGRESSED)
+_NO_STAYS: dict[str, Any] = {"stays": 0, "median_days": None, "p90_days": None}
+
+
+@dataclass(frozen=True)
+class FunnelFilters:
+    region: str | None = None
+    category: str | None = None
+    organisation_id: uuid.UUID | None = None
+    innovation_id: uuid.UUID | None = None
+
+
+def funnel(
+    session: Session,
+    principal: Principal,
+    filters: FunnelFilters,
+    *,
+    stuck_limit: int = STUCK_LIMIT,
+    now: datetime | None = None,
+) -> FunnelPublic:
+    """Five queries, each answered from an index: counts per stage (every
+    adoption's stage), the adoptions that ever stepped back (conversions),
+    each stage's latest stays (time in stage: bounded by RECENT_STAYS), the
+    stuck list (bounded by `stuck_limit`) and the stops."""
+    stages = pipeline.stages(session)
+    where = _where(session, principal, filters)
+    if session.get_bind().dialect.name == "postgresql":
+        # The planner prices the correlated probes of time in stage far above
+        # their cost, and would compile the query with its JIT first: longer
+        # than the query then takes. For this transaction (the request's) only.
+        session.execute(text("SET LOCAL jit = off"))
+    counts = _counts(session, where)
+    stays = _time_in_stage(session, stages, where)
+    stops, stops_by_stage = _stops(session, stages, where)
+    return FunnelPublic(
+        adoptions=sum(counts.values()),
+        stages=[StageCount(stage=s.key, name=s.name, adoptions=counts.get(s.key, 0)) for s in stages.ordered],
+        conversions=_conversions(session, stages, where, counts),
+        time_in_stage=[
+            TimeInStage(stage=s.key, name=s.name, **stays.get(s.key, _NO_STAYS))
+            for s in stages.ordered
+            if s.key != NOT_PROGRESSED
+        ],
+        stuck=_stuck(session, where, stuck_limit, now or utcnow()),
+        stops=stops,
+        stops_by_stage=stops_by_stage,
+    )
+
+
+def _where(session: Session, principal: Principal, filters: FunnelFilters) -> list[Any]:
+    """WHERE clauses on `Adoption`: the adoptions list's own, so the funnel
+    counts what the list shows. Empty for staff without filters: every
+    query below then skips its join to adoptions."""
+    listed = adoptions.query(
+        session,
+        principal,
+        adoptions.AdoptionFilters(
+            region=filters.region,
+            category=filters.category,
+            organisation_id=filters.organisation_id,
+            innovation_id=filters.innovation_id,
+        ),
+    )
+    return [] if listed.whereclause is None else [listed.whereclause]
+
+
+def _of_visible(stmt: Select[*_Ts], where: list[Any]) -> Select[*_Ts]:
+    """Transitions of the adoptions that pass `where`."""
+    if not where:
+        return stmt
+    return stmt.join(Adoption, col(Adoption.id) == Transition.adoption_id).where(*where)
+
+
+def _counts(session: Session, where: list[Any]) -> dict[str, int]:
+    stmt = select(Adoption.stage, func.count()).where(*where).group_by(col(Adoption.stage))
+    return {stage: count for stage, count in session.exec(stmt).all()}
+
+
+# --- how far adoptions got ----------------------------------------------------
+
+
+def _position(stages: pipeline.Stages, stage: Any) -> Any:
+    """An active stage's index in the pipeline; NULL for `paused` and `not_progressed`."""
+    return case({s.key: index for index, s in enumerate(stages.active)}, value=stage, else_=None)
+
+
+def _setbacks(stages: pipeline.Stages) -> list[Any]:
+    """WHERE clauses, one a query: the transitions that left a stage other
+    than forward (to `paused` or `not_progressed`, or back), each clause a
+    search of an index on (to_stage, from_stage)."""
+    active = [s.key for s in stages.active]
+    off_line = [s.key for s in stages.ordered if not s.active]
+    t = Transition
+    return [
+        col(t.to_stage).in_(off_line),
+        *(
+            and_(col(t.to_stage) == key, col(t.from_stage).in_(active[index + 1 :]))
+            for index, key in enumerate(active[:-1])
+        ),
+    ]
+
+
+def _conversions(
+    session: Session, stages: pipeline.Stages, where: list[Any], counts: dict[str, int]
+) -> list[Conversion]:
+    """How far each adoption got is the furthest of its current stage and
+    every stage it left other than forward: a stage it left forward was not
+    its furthest. So the adoptions that never stepped back are counted by
+    their current stage (the counts already read), and only those that did
+    are read here, one group per (current, furthest) pair."""
+    active = stages.active
+    t = Transition
+    # One query per kind of setback, each a search of the index on
+    # (to_stage, from_stage), materialised on SQLite before it is grouped:
+    # SQLite would otherwise walk every transition in adoption order to save
+    # itself a sort. (PostgreSQL plans better from the statistics it keeps.)
+    left = _position(stages, col(t.from_stage))
+    setbacks = (
+        union_all(
+            *(
+                sa_select(col(t.adoption_id).label("adoption_id"), left.label("left")).where(clause)
+                for clause in _setbacks(stages)
+            )
+        )
+        .cte("setbacks")
+        .prefix_with("MATERIALIZED", dialect="sqlite")
+    )
+    per_adoption = (
+        sa_select(setbacks.c.adoption_id, func.max(setbacks.c.left).label("left"))
+        .group_by(setbacks.c.adoption_id)
+        .subquery("per_adoption")
+    )
+    stepped_back = (
+        sa_select(_position(stages, col(Adoption.stage)).label("current"), per_adoption.c.left)
+        .join(Adoption, col(Adoption.id) == per_adoption.c.adoption_id)
+        .where(*where)
+        .subquery("stepped_back")
+    )
+    furthest = case(
+        (stepped_back.c.current.is_(None), stepped_back.c.left),
+        (stepped_back.c.left.is_(None), stepped_back.c.current),
+        (stepped_back.c.left > stepped_back.c.current, stepped_back.c.left),
+        else_=stepped_back.c.current,
+    )
+    pairs = session.execute(
+        select(stepped_back.c.current, furthest, func.count()).group_by(stepped_back.c.current, furthest)
+    ).all()
+
+    def reached(index: int) -> int:
+        """Adoptions whose furthest stage is `index` or later."""
+        by_current = sum(counts.get(s.key, 0) for s in active[index:])
+        return by_current + sum(
+            n * (((far or 0) >= index) - (now is not None and now >= index)) for now, far, n in pairs
+        )
+
+    total = sum(counts.values())
+    got = [total] + [reached(index) for index in range(1, len(active))]
+    return [
+        Conversion(
+            from_stage=active[i].key,
+            to_stage=active[i + 1].key,
+            reached=got[i],
+            went_on=got[i + 1],
+            rate=round(got[i + 1] / got[i], 3) if got[i] else None,
+        )
+        for i in range(len(active) - 1)
+    ]
+
+
+# --- how long stays last ----------------------------------------------------
+
+
+def _days(session: Session, later: Any, earlier: Any) -> ColumnElement[int]:
+    """Whole days from `earlier` to `later`, rounded down."""
+    if session.get_bind().dialect.name == "sqlite":
+        # Times are stored as ISO text: whole seconds since the epoch, and
+        # integer division (julianday's float would make 10 days 9.9999...).
+        seconds = cast(func.strftime("%s", later), Integer) - cast(func.strftime("%s", earlier), Integer)
+        return seconds // 86_400
+    # An interval between two timestamps keeps whole days in its `day` field.
+    return cast(func.date_part("day", later - earlier), Integer)
+
+
+def _recent_stays(session: Session, stage: str, where: list[Any]) -> Select[str, int]:
+    """The stage's latest RECENT_STAYS completed stays, each as its length
+    in whole days: every transition out of the stage ends one (the latest
+    are read backwards from an index on (from_stage, id)), which began at
+    the transition before it in the adoption's history (one index probe
+    each, on (adoption_id, id)), or when the adoption was opened."""
+    t = Transition
+    exits = sa_select(col(t.id), col(t.adoption_id), col(t.created_at)).where(col(t.from_stage) == stage)
+    latest = _of_visible(exits, where).order_by(col(t.id).desc()).limit(RECENT_STAYS).subquery("latest")
+    before = aliased(Transition, name="before")
+    began = func.coalesce(
+        sa_select(col(before.created_at))
+        .where(col(before.adoption_id) == latest.c.adoption_id, col(before.id) < latest.c.id)
+        .order_by(col(before.id).desc())
+        .limit(1)
+        .scalar_subquery(),
+        sa_select(col(Adoption.created_at)).where(col(Adoption.id) == latest.c.adoption_id).scalar_subquery(),
+    )
+    return sa_select(literal(stage).label("stage"), _days(session, latest.c.created_at, began).label("days"))
+
+
+def _time_in_stage(session: Session, stages: pipeline.Stages, where: list[Any]) -> dict[str, dict[str, Any]]:
+    """Each stage's stays, median and 90th percentile, by nearest rank over
+    a histogram of whole days: window sums over the grouped days (SQLite has
+    no percentile function), one row per stage back."""
+    measured = [s.key for s in stages.ordered if s.key != NOT_PROGRESSED]
+    stays = union_all(*(_recent_stays(session, key, where).subquery().select() for key in measured)).subquery(
+        "stays"
+    )
+    days = (
+        select(stays.c.stage, stays.c.days, func.count().label("n"))
+        .group_by(stays.c.stage, stays.c.days)
+        .subquery("days")
+    )
+    running = select(
+        days.c.stage,
+        days.c.days,
+        func.sum(days.c.n).over(partition_by=days.c.stage, order_by=days.c.days).label("running"),
+        func.sum(days.c.n).over(partition_by=days.c.stage).label("total"),
+    ).subquery("running")
+    stmt = select(
+        running.c.stage,
+        func.max(running.c.total),
+        func.min(case((running.c.running * 2 >= running.c.total, running.c.days))),
+        func.min(case((running.c.running * 10 >= running.c.total * 9, running.c.days))),
+    ).group_by(running.c.stage)
+    return {
+        stage: {"stays": int(n), "median_days": int(median), "p90_days": int(p90)}
+        for stage, n, median, p90 in session.execute(stmt).all()
+    }
+
+
+# --- stuck and stopped
+
+
+def _stuck(session: Session, where: list[Any], limit: int, now: datetime) -> list[StuckAdoption]:
+    # Aliased: the filters' own subqueries on these tables must not correlate to the joins.
+    innovation = aliased(Innovation, name="stuck_innovation")
+    adopter = aliased(Organisation, name="adopter")
+    stmt = (
+        select(  # type: ignore[call-overload]
+            Adoption.id,
+            Adoption.innovation_id,
+            innovation.name,
+            Adoption.organisation_id,
+            adopter.name,
+            Adoption.stage,
+            Adoption.stage_entered_at,
+        )
+        .join(innovation, col(innovation.id) == Adoption.innovation_id)
+        .join(adopter, col(adopter.id) == Adoption.organisation_id)
+        .where(*where, col(Adoption.stage).not_in(NOT_STUCK))
+        .order_by(col(Adoption.stage_entered_at), col(Adoption.id))
+        .limit(limit)
+    )
+    return [
+        StuckAdoption(
+            adoption_id=row[0],
+            innovation_id=row[1],
+            innovation_name=row[2],
+            organisation_id=row[3],
+            organisation_name=row[4],
+            stage=row[5],
+            stage_entered_at=row[6],
+            days_in_stage=max(0, (now - as_utc(row[6])).days),
+        )
+        for row in session.exec(stmt).all()
+    ]
+
+
+def _stops(
+    session: Session, stages: pipeline.Stages, where: list[Any]
+) -> tuple[list[StopCount], list[StopsFromStage]]:
+    """Moves to `not_progressed`, grouped in SQL by reason code and stage
+    left (a few dozen groups at most), then totalled each way."""
+    t = Transition
+    stmt = _of_visible(
+        sa_select(col(t.reason_code), col(t.from_stage), func.count()).where(
+            col(t.to_stage) == NOT_PROGRESSED
+        ),
+        where,
+    ).group_by(col(t.reason_code), col(t.from_stage))
+    by_reason: dict[str, int] = {}
+    by_stage: dict[str, int] = {}
+    for reason, left, n in session.execute(stmt).all():
+        by_reason[reason or "other"] = by_reason.get(reason or "other", 0) + n
+        by_stage[left] = by_stage.get(left, 0) + n
+    return (
+        [
+            StopCount(reason_code=r, stops=n)
+            for r, n in sorted(by_reason.items(), key=lambda i: (-i[1], i[0]))
+        ],
+        [
+            StopsFromStage(stage=s.key, name=s.name, stops=by_stage[s.key])
+            for s in stages.ordered
+            if s.key in by_stage
+        ],
+    )

@@ -1,0 +1,490 @@
+"""The bulk import (API.md, "Bulk import"; app/services/imports.py): refs
+within the file and to the owner's own records, every error at its place,
+all or nothing, a second run that changes nothing, the services' own
+permission checks, adoptions moved by the pipeline's rules, CSV as JSON."""
+
+import io
+import time
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import Session, SQLModel, col, select
+
+from app.auth import Principal
+from app.errors import ValidationFailed
+from app.models import Adoption, Challenge, Event, Innovation, InnovationFacet, Organisation, Transition
+from app.models.imports import ImportResult
+from app.models.vocabulary import Role, Scope
+from app.services import imports
+from tests.factories import World, admin_principal, principal_for
+
+TABLES: tuple[type[SQLModel], ...] = (
+    Organisation,
+    Innovation,
+    InnovationFacet,
+    Challenge,
+    Adoption,
+    Transition,
+    Event,
+)
+
+
+def run(session: Session, principal: Principal, document: Any) -> ImportResult:
+    sources, errors = imports.from_document(document)
+    return imports.run(session, principal, sources, errors=errors)
+
+
+def failing(session: Session, principal: Principal, document: Any) -> list[dict[str, str]]:
+    """The errors of an import that must fail; it writes nothing (its savepoint is rolled back)."""
+    before = rows(session)
+    with pytest.raises(ValidationFailed) as raised, session.begin_nested():
+        run(session, principal, document)
+    assert rows(session) == before
+    return [dict(error) for error in raised.value.errors]
+
+
+def rows(session: Session) -> dict[str, int]:
+    return {model.__name__: session.exec(select(func.count()).select_from(model)).one() for model in TABLES}
+
+
+def fields(errors: list[dict[str, str]]) -> set[str]:
+    return {error["field"] for error in errors}
+
+
+def counts(result: ImportResult) -> dict[str, tuple[int, int, int]]:
+    return {
+        kind: (result.of(kind).created, result.of(kind).updated, result.of(kind).unchanged)
+        for kind in imports.KINDS
+    }
+
+
+@pytest.fixture
+def admin(world: World) -> Principal:
+    return admin_principal(world.exchange)
+
+
+def catalogue() -> dict[str, Any]:
+    return {
+        "organisations": [
+            {"external_ref": "org-sup", "name": "Thermal Ltd", "kind": "supplier", "region": "north_west"},
+            {
+                "external_ref": "org-trust",
+                "name": "Wirral Trust",
+                "kind": "nhs_trust",
+                "region": "north_west",
+            },
+        ],
+        "innovations": [
+            {
+                "external_ref": "inn-1",
+                "name": "Induction sharps destroyer",
+                "summary": "Melts needles in seconds.",
+                "supplier_ref": "org-sup",
+                "categories": ["medical_device"],
+                "care_settings": ["acute_inpatient", "community"],
+                "status": "published",
+            }
+        ],
+        "challenges": [
+            {
+                "external_ref": "ch-1",
+                "title": "Safer sharps",
+                "problem_statement": "Needlestick injuries.",
+                "owner_ref": "org-trust",
+                "status": "open",
+                "budget_min": 1000,
+                "budget_max": 5000,
+            }
+        ],
+        "adoptions": [
+            {
+                "external_ref": "ad-1",
+                "innovation_ref": "inn-1",
+                "organisation_ref": "org-trust",
+                "challenge_ref": "ch-1",
+                "lead": {"name": "Dr Asha Patel", "email": "asha.patel@nhs.example"},
+                "gate": {"evidence_reviewed": True},
+                "stage": "co_design",
+            }
+        ],
+    }
+
+
+def test_an_import_makes_every_kind_with_refs_events_and_a_transition(
+    session: Session, admin: Principal
+) -> None:
+    result = run(session, admin, catalogue())
+    assert counts(result) == {
+        "organisations": (2, 0, 0),
+        "innovations": (1, 0, 0),
+        "challenges": (1, 0, 0),
+        "adoptions": (1, 0, 0),
+    }
+    owned = select(Innovation).where(
+        Innovation.owner_org_id == admin.organisation_id, Innovation.external_ref == "inn-1"
+    )
+    innovation = session.exec(owned).one()
+    supplier = session.exec(select(Organisation).where(Organisation.external_ref == "org-sup")).one()
+    assert innovation.supplier_id == supplier.id and supplier.owner_org_id == admin.organisation_id
+    facets = session.exec(
+        select(InnovationFacet.value).where(InnovationFacet.innovation_id == innovation.id)
+    ).all()
+    assert sorted(facets) == ["acute_inpatient", "community", "medical_device"]
+
+    adoption = session.exec(select(Adoption).where(Adoption.external_ref == "ad-1")).one()
+    challenge = session.exec(select(Challenge).where(Challenge.external_ref == "ch-1")).one()
+    assert (adoption.stage, adoption.challenge_id, adoption.lead_name, adoption.version) == (
+        "co_design",
+        challenge.id,
+        "Dr Asha Patel",
+        2,
+    )
+    # A skip of needs_assessment with the co_design gate unmet: the admin's override, recorded.
+    transition = session.exec(select(Transition).where(Transition.adoption_id == adoption.id)).one()
+    assert (transition.from_stage, transition.to_stage, transition.reason, transition.override) == (
+        "identified",
+        "co_design",
+        "imported",
+        True,
+    )
+    kinds = session.exec(
+        select(Event.type)
+        .where(col(Event.resource_id).in_([adoption.id, innovation.id]))
+        .order_by(col(Event.id))
+    ).all()
+    assert kinds == ["innovation.created", "adoption.created", "adoption.stage_changed"]
+    created = session.exec(
+        select(Event).where(Event.type == "adoption.created", Event.resource_id == adoption.id)
+    ).one()
+    assert (created.data["stage"], created.data["version"], created.restricted) == ("identified", 1, True)
+    assert created.actor == admin.label
+
+
+def test_a_second_identical_run_changes_nothing_and_writes_no_event(
+    session: Session, admin: Principal
+) -> None:
+    run(session, admin, catalogue())
+    before = rows(session)
+    again = run(session, admin, catalogue())
+    assert counts(again) == {
+        "organisations": (0, 0, 2),
+        "innovations": (0, 0, 1),
+        "challenges": (0, 0, 1),
+        "adoptions": (0, 0, 1),
+    }
+    assert rows(session) == before
+
+
+def test_a_changed_record_is_updated_versioned_and_evented(session: Session, admin: Principal) -> None:
+    run(session, admin, catalogue())
+    changed = catalogue()
+    changed["innovations"][0]["care_settings"] = ["mental_health"]
+    changed["adoptions"][0]["gate"] = {"cost_reviewed": True}
+    changed["adoptions"][0]["stage"] = "real_world_testing"
+    events_before = rows(session)["Event"]
+    result = run(session, admin, changed)
+    assert counts(result)["innovations"] == (0, 1, 0)
+    assert counts(result)["adoptions"] == (0, 1, 0)
+    innovation = session.exec(select(Innovation).where(Innovation.external_ref == "inn-1")).one()
+    assert (innovation.version, innovation.care_settings) == (2, ["mental_health"])
+    facets = session.exec(
+        select(InnovationFacet.value).where(InnovationFacet.innovation_id == innovation.id)
+    ).all()
+    assert sorted(facets) == ["medical_device", "mental_health"]
+    adoption = session.exec(select(Adoption).where(Adoption.external_ref == "ad-1")).one()
+    # The gate merges by key, as a PATCH does; then the move.
+    assert adoption.gate == {"evidence_reviewed": True, "cost_reviewed": True}
+    assert (adoption.stage, adoption.version) == ("real_world_testing", 4)
+    assert rows(session)["Event"] == events_before + 3  # innovation.updated, adoption.updated, stage_changed
+
+
+def test_an_error_in_the_last_record_writes_nothing(
+    session: Session, admin: Principal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small chunks: the first ones are written before the bad record is met, and rolled back with it.
+    monkeypatch.setattr(imports, "CHUNK", 7)
+    document = catalogue()
+    document["innovations"] = [
+        {**document["innovations"][0], "external_ref": f"inn-{i}", "name": f"Device {i}"} for i in range(40)
+    ]
+    document["innovations"][-1]["maturity"] = "ancient"
+    errors = failing(session, admin, document)
+    assert fields(errors) == {"innovations[39].maturity"}
+
+
+def test_every_error_is_found_and_placed(session: Session, admin: Principal) -> None:
+    document = catalogue()
+    document["organisations"].append({"name": "No ref", "kind": "charity"})
+    document["organisations"].append({"external_ref": "org-sup", "name": "Twice", "kind": "supplier"})
+    document["innovations"].append(
+        {
+            "external_ref": "inn-2",
+            "name": "Bad",
+            "summary": "Bad settings",
+            "supplier_ref": "org-nobody",
+            "care_settings": ["community", "moon_base"],
+            "evidence": [{"type": "rumour", "summary": "x"}],
+        }
+    )
+    document["adoptions"][0]["gate"] = {"evidence_reviewed": "yes", "not_an_item": 1}
+    document["adoptions"].append(
+        {
+            "external_ref": "ad-2",
+            "innovation_ref": "inn-1",
+            "organisation_ref": "org-trust",
+            "stage": "launched",
+        }
+    )
+    document["adoptions"].append(
+        {
+            "external_ref": "ad-3",
+            "innovation_id": str(uuid.uuid4()),
+            "organisation_ref": "org-sup",
+            "lead": {"name": "X", "email": "nope"},
+        }
+    )
+    document["widgets"] = []
+    errors = failing(session, admin, document)
+    assert fields(errors) == {
+        "widgets",
+        "organisations[2].external_ref",
+        "organisations[3].external_ref",
+        "innovations[1].supplier_ref",
+        "innovations[1].care_settings[1]",
+        "innovations[1].evidence[0].type",
+        "adoptions[0].gate.evidence_reviewed",
+        "adoptions[0].gate.not_an_item",
+        "adoptions[1].stage",
+        "adoptions[2].innovation_id",
+        "adoptions[2].lead.email",
+    }
+    assert "Also at organisations[0]" in next(
+        e["message"] for e in errors if e["field"] == "organisations[3].external_ref"
+    )
+
+
+def test_a_reference_finds_the_owners_existing_records(session: Session, admin: Principal) -> None:
+    run(session, admin, {"organisations": catalogue()["organisations"]})
+    result = run(session, admin, {"innovations": catalogue()["innovations"]})
+    assert counts(result)["innovations"] == (1, 0, 0)
+    # Another owner's refs are not the caller's: a facilitator's key names no "org-sup" of its own.
+    network = principal_for_network(session)
+    errors = failing(
+        session, network, {"innovations": [{**catalogue()["innovations"][0], "external_ref": "x"}]}
+    )
+    assert fields(errors) == {"innovations[0].supplier_ref"}
+
+
+def principal_for_network(session: Session) -> Principal:
+    network = session.exec(
+        select(Organisation).where(Organisation.kind == "health_innovation_network")
+    ).first()
+    assert network is not None
+    return Principal(
+        organisation_id=network.id,
+        organisation_kind=network.kind,
+        region=network.region,
+        role=Role.facilitator,
+        scopes=frozenset({Scope.read, Scope.write}),
+        label="network",
+    )
+
+
+def test_permissions_are_the_services_own(session: Session, world: World) -> None:
+    supplier = principal_for(session, world.keys["supplier"])
+    own = {"external_ref": "mine", "name": "Mine", "summary": "Ours.", "supplier_id": str(world.supplier.id)}
+    others = {**own, "external_ref": "theirs", "supplier_id": str(world.trust.id)}
+    errors = failing(
+        session,
+        supplier,
+        {
+            "innovations": [own, others],
+            "organisations": [{"external_ref": "o", "name": "O", "kind": "charity"}],
+        },
+    )
+    assert {(e["field"], e["message"]) for e in errors} == {
+        ("organisations[0]", "Only the exchange's admins may do this."),
+        (
+            "innovations[1].supplier_id",
+            "A supplier creates innovations for itself; facilitators and admins for anyone.",
+        ),
+    }
+    assert counts(run(session, supplier, {"innovations": [own]}))["innovations"] == (1, 0, 0)
+
+
+def test_an_adopter_moves_only_as_the_rules_allow(session: Session, world: World) -> None:
+    trust = principal_for(session, world.keys["trust"])
+    record = {
+        "external_ref": "ours",
+        "innovation_id": str(world.innovation.id),
+        "organisation_id": str(world.other_trust.id),
+    }
+    errors = failing(session, trust, {"adoptions": [record]})
+    assert fields(errors) == {"adoptions[0]"}  # another trust's adoption: not the trust's to open
+    skip = {**record, "organisation_id": str(world.trust.id), "external_ref": "skip", "stage": "co_design"}
+    other = make_other_innovation(session, world)
+    errors = failing(session, trust, {"adoptions": [{**skip, "innovation_id": str(other.id)}]})
+    assert fields(errors) == {"adoptions[0].stage"}
+    assert "one stage at a time" in errors[0]["message"]
+    forward = {
+        **skip,
+        "innovation_id": str(other.id),
+        "stage": "needs_assessment",
+        "lead": {"name": "Dr Asha Patel", "email": "asha@nhs.example"},
+    }
+    run(session, trust, {"adoptions": [forward]})
+    adoption = session.exec(select(Adoption).where(Adoption.external_ref == "skip")).one()
+    transition = session.exec(select(Transition).where(Transition.adoption_id == adoption.id)).one()
+    assert (adoption.stage, transition.override, transition.reason) == ("needs_assessment", False, "imported")
+
+
+def make_other_innovation(session: Session, world: World) -> Innovation:
+    from tests.factories import make_innovation
+
+    return make_innovation(session, world.supplier, name="Another device")
+
+
+def test_one_adoption_per_innovation_and_organisation(
+    session: Session, admin: Principal, world: World
+) -> None:
+    record = {"innovation_id": str(world.innovation.id), "organisation_id": str(world.trust.id)}
+    errors = failing(session, admin, {"adoptions": [{**record, "external_ref": "dup"}]})
+    assert errors == [
+        {
+            "field": "adoptions[0].organisation_id",
+            "message": "This organisation already has an adoption of this innovation.",
+        }
+    ]
+
+
+def test_not_progressed_needs_a_reason_code(session: Session, admin: Principal) -> None:
+    document = catalogue()
+    document["adoptions"][0]["stage"] = "not_progressed"
+    errors = failing(session, admin, document)
+    assert fields(errors) == {"adoptions[0].reason_code"}
+    document = catalogue()  # an import consumes its lists
+    document["adoptions"][0].update(stage="not_progressed", reason_code="no_funding")
+    run(session, admin, document)
+    adoption = session.exec(select(Adoption).where(Adoption.external_ref == "ad-1")).one()
+    assert adoption.stage == "not_progressed"
+
+
+def test_csv_rows_are_placed_by_file_and_line(session: Session, admin: Principal) -> None:
+    organisations = (
+        "external_ref,name,kind,region,ods_code\n"
+        "org-sup,Thermal Ltd,supplier,north_west,\n"
+        "org-trust,Trust,nhs_trust,,\n"
+    )
+    innovations = (
+        "external_ref,name,summary,supplier_ref,categories,care_settings,regulatory\n"
+        'inn-1,Device,"A device,\nover two lines",org-sup,digital; ai,community,\n'
+        "inn-2,Bad,Bad,org-sup,digital,moon_base,{not json\n"
+        "inn-3,Bad,Bad,org-none,digital,community,\n"
+    )
+    adoptions = (
+        "external_ref,innovation_ref,organisation_ref,lead_name,lead_email,stage\n"
+        "ad-1,inn-1,org-trust,Asha,not-an-email,\n"
+    )
+    sources = {
+        "organisations": [imports.from_csv("organisations", "organisations.csv", io.StringIO(organisations))],
+        "innovations": [imports.from_csv("innovations", "innovations.csv", io.StringIO(innovations))],
+        "adoptions": [imports.from_csv("adoptions", "adoptions.csv", io.StringIO(adoptions))],
+    }
+    with pytest.raises(ValidationFailed) as raised, session.begin_nested():
+        imports.run(session, admin, sources)
+    assert fields([dict(e) for e in raised.value.errors]) == {
+        "innovations.csv:4 regulatory",
+        "innovations.csv:5 supplier_ref",
+        "adoptions.csv:2 lead_email",
+    }
+
+
+def test_csv_imports_what_json_does(session: Session, admin: Principal) -> None:
+    buffers = {}
+    for kind, records in catalogue().items():
+        buffers[kind] = io.StringIO()
+        imports.write_csv(kind, records, buffers[kind])
+        buffers[kind].seek(0)
+    sources = {kind: [imports.from_csv(kind, f"{kind}.csv", buffer)] for kind, buffer in buffers.items()}
+    result = imports.run(session, admin, sources)
+    assert counts(result) == {kind: (1 if kind != "organisations" else 2, 0, 0) for kind in imports.KINDS}
+    assert counts(run(session, admin, catalogue())) == {
+        kind: (0, 0, 1 if kind != "organisations" else 2) for kind in imports.KINDS
+    }
+
+
+def test_export_writes_refs_that_import_reads_back(session: Session, admin: Principal, world: World) -> None:
+    run(session, admin, catalogue())
+    exported = {kind: list(imports.export(session, admin, kind)) for kind in imports.KINDS}
+    ours = next(r for r in exported["adoptions"] if r["external_ref"] == "ad-1")
+    assert ours == {
+        "external_ref": "ad-1",
+        "innovation_ref": "inn-1",
+        "organisation_ref": "org-trust",
+        "challenge_ref": "ch-1",
+        "lead": {"name": "Dr Asha Patel", "email": "asha.patel@nhs.example"},
+        "gate": {"evidence_reviewed": True},
+        "notes": "",
+        "stage": "co_design",
+        "reason_code": None,
+    }
+    # The world's records are not the admin's own: they are named by id, and the exchange is left out.
+    names = {r["name"] for r in exported["organisations"]}
+    assert "Health Innovation Exchange" not in names
+    world_adoption = next(r for r in exported["adoptions"] if r["external_ref"] == str(world.adoption.id))
+    assert world_adoption["innovation_ref"] == str(world.innovation.id)
+    # Read back by the same admin, its own records are the ones it has, unchanged.
+    own = {kind: [r for r in records if not is_id(r["external_ref"])] for kind, records in exported.items()}
+    result = run(session, admin, own)
+    assert all(result.of(kind).created == result.of(kind).updated == 0 for kind in imports.KINDS)
+
+
+def test_ten_thousand_records_import_in_seconds(session: Session, admin: Principal) -> None:
+    document = {
+        "organisations": [
+            {"external_ref": f"org-{i}", "name": f"Supplier {i}", "kind": "supplier", "region": "london"}
+            for i in range(1000)
+        ],
+        "innovations": [
+            {
+                "external_ref": f"inn-{i}",
+                "name": f"Device {i}",
+                "summary": "A device.",
+                "supplier_ref": f"org-{i % 1000}",
+                "categories": ["digital"],
+                "care_settings": ["community"],
+                "status": "published",
+            }
+            for i in range(4500)
+        ],
+        "adoptions": [
+            {
+                "external_ref": f"ad-{i}",
+                "innovation_ref": f"inn-{i}",
+                "organisation_ref": f"org-{(i + 1) % 1000}",
+            }
+            for i in range(4500)
+        ],
+    }
+    started = time.perf_counter()
+    result = run(session, admin, document)
+    seconds = time.perf_counter() - started
+    assert counts(result) == {
+        "organisations": (1000, 0, 0),
+        "innovations": (4500, 0, 0),
+        "challenges": (0, 0, 0),
+        "adoptions": (4500, 0, 0),
+    }
+    owned = select(func.count()).select_from(Adoption).where(Adoption.owner_org_id == admin.organisation_id)
+    assert session.exec(owned).one() == 4500
+    assert seconds < 60, seconds
+
+
+def is_id(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
