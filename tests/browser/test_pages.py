@@ -240,7 +240,7 @@ def test_screenshots_for_the_readme(
     sign_in(page, "facilitator")
     page.goto("/board")
     expect(page.locator("#cards-sustained > li").first).to_be_visible()
-    expect(page.locator("#board")).to_contain_text("29 adoptions.")
+    expect(page.locator("#board")).to_contain_text("36 adoptions.")
     shot("board.png")
     page.set_viewport_size({"width": 1280, "height": 1000})
     demo_adoption(page)
