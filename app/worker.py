@@ -113,6 +113,9 @@ class Worker:
         if time.monotonic() - self._pruned_at < PRUNE_SECONDS:
             return
         self._pruned_at = time.monotonic()
+        with self.database.session(write=False) as session:
+            if not webhooks.anything_to_prune(session, self.settings):
+                return  # no write transaction (SQLite's one writer) for nothing
         with self.database.transaction() as session:
             webhooks.prune(session, self.settings)
 

@@ -609,13 +609,19 @@ def settle(
         )
 
 
-def prune(session: Session, settings: Settings, now: datetime | None = None) -> int:
-    """Forget delivered and failed deliveries older than the keeping time."""
+def _prunable(settings: Settings, now: datetime | None) -> ColumnElement[bool]:
     before = (now or utcnow()) - timedelta(days=settings.webhook_keep_days)
     d = WebhookDelivery
-    result = session.execute(
-        sa.delete(d).where(
-            col(d.status).in_([DeliveryStatus.delivered, DeliveryStatus.failed]), col(d.created_at) < before
-        )
-    )
+    finished = col(d.status).in_([DeliveryStatus.delivered, DeliveryStatus.failed])
+    return sa.and_(finished, col(d.created_at) < before)
+
+
+def anything_to_prune(session: Session, settings: Settings, now: datetime | None = None) -> bool:
+    found = session.execute(sa.select(col(WebhookDelivery.id)).where(_prunable(settings, now)).limit(1))
+    return found.first() is not None
+
+
+def prune(session: Session, settings: Settings, now: datetime | None = None) -> int:
+    """Forget delivered and failed deliveries older than the keeping time."""
+    result = session.execute(sa.delete(WebhookDelivery).where(_prunable(settings, now)))
     return int(getattr(result, "rowcount", 0) or 0)
