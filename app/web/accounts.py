@@ -12,11 +12,11 @@ from fastapi.responses import RedirectResponse
 from app.api.deps import SessionDep
 from app.errors import NotFound, ValidationFailed
 from app.services import users
-from app.web.rendering import render
+from app.web.rendering import NO_STORE, render
 
 router = APIRouter()
 
-PRIVATE = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+PRIVATE = {**NO_STORE, "Referrer-Policy": "no-referrer"}
 MAX_PASSWORD = 1000
 
 

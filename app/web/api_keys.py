@@ -19,7 +19,7 @@ from app.services.pagination import PageRequest
 from app.services.sessions import SignedIn
 from app.web.deps import UserDep
 from app.web.forms import FormDep, error_list, errors_from, fields, opened_version, validate
-from app.web.rendering import render
+from app.web.rendering import NO_STORE, render
 
 router = APIRouter()
 
@@ -144,8 +144,7 @@ def issue_api_key(request: Request, session: SessionDep, signed_in: KeyAdminDep,
                 + (f"?organisation_id={org.id}" if org.id != signed_in.organisation.id else ""),
             }
             # The secret is in this answer and nowhere else: no cache, no history may keep it.
-            headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-            return render(request, "api_keys/issued.html", context, headers=headers)
+            return render(request, "api_keys/issued.html", context, headers=NO_STORE)
     return _page(request, session, signed_in, org_id, values=values, errors=errors, status_code=422)
 
 

@@ -33,7 +33,7 @@ from app.services.applications import AcceptedRecords
 from app.web import listing
 from app.web.deps import WebPrincipalDep
 from app.web.forms import FormDep, error_list, errors_from, opened_version, stripped, validate
-from app.web.rendering import render
+from app.web.rendering import NO_STORE, render
 
 router = APIRouter(prefix="/applications")
 
@@ -57,7 +57,6 @@ STEPS: dict[str, tuple[Status, str, str | None]] = {
     "decline": (Status.declined, "decline_message", "Enter the reason the applicant will read"),
 }
 MESSAGE_LABELS = {"message": "the message", "text": "the note"}
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def _when(moment: datetime) -> str:

@@ -33,7 +33,7 @@ from app.services import applications, areas
 from app.web.deps import MaybeUserDep
 from app.web.errors import error_page
 from app.web.forms import FormDep, error_list, stripped, validate
-from app.web.rendering import render
+from app.web.rendering import NO_STORE, render
 from app.web.vocabulary import options
 
 router = APIRouter(prefix="/join")
@@ -100,7 +100,6 @@ SIZE_OPTIONS = [
 # The field only robots fill in: off screen, hidden from screen readers, out of
 # the tab order and with autocomplete off, so a person never meets it.
 HONEYPOT = "fax_number"
-NO_STORE = {"Cache-Control": "no-store"}
 STATUS_WORDS = {
     ApplicationStatus.submitted: "Received: we have not started reading it yet.",
     ApplicationStatus.in_review: "In review: the exchange team is reading it.",

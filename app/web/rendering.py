@@ -13,6 +13,8 @@ from app.web import csrf, vocabulary
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 SERVICE_NAME = "Health Innovation Exchange"
+# For an answer holding a secret or someone's details: no cache or history may keep it.
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 environment = Environment(
     loader=ChoiceLoader(

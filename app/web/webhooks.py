@@ -21,7 +21,7 @@ from app.services.pagination import PageRequest
 from app.services.sessions import SignedIn
 from app.web.api_keys import KeyAdminDep
 from app.web.forms import FormDep, error_list, errors_from, fields, opened_version, stripped, validate
-from app.web.rendering import render
+from app.web.rendering import NO_STORE, render
 
 router = APIRouter()
 
@@ -136,8 +136,7 @@ def subscribe(request: Request, session: SessionDep, signed_in: KeyAdminDep, for
                 "back": _here(signed_in, webhook.organisation_id),
             }
             # The secret is in this answer and nowhere else: no cache, no history may keep it.
-            headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-            return render(request, "webhooks/created.html", context, headers=headers)
+            return render(request, "webhooks/created.html", context, headers=NO_STORE)
     return _page(request, session, signed_in, org_id, values=values, errors=errors, status_code=422)
 
 
