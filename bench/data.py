@@ -413,6 +413,7 @@ class Generator:
                     "challenge_id": None,
                     "stage": stage,
                     "stage_entered_at": entered,
+                    "furthest_stage": reached,  # its history goes no further
                     "paused_from": reached if stage == "paused" else None,
                     "adopted_at": adopted_at,
                     "lead_name": "Dr Asha Patel" if has_lead else None,

@@ -19,7 +19,7 @@ DESCRIPTION = f"""The pipeline funnel over the adoptions the caller may see (as
 - `stages`: adoptions standing at each stage now.
 - `conversions`: from each active stage to the next, of the adoptions
   that got at least as far as the first (the furthest active stage each
-  ever entered, from its transitions), the share that got at least as
+  ever entered, whatever happened since), the share that got at least as
   far as the second.
 - `time_in_stage`: completed stays in each stage, from the move in (or
   the adoption's opening) to the move out, in whole days; median and

@@ -9,6 +9,7 @@ from sqlmodel import Field, SQLModel
 from sqlmodel.main import SQLModelConfig
 
 from app.models.base import JSONType, PublicRecord, Timestamp, UTCDateTime, Versioned, utcnow
+from app.models.vocabulary import IDENTIFIED
 
 
 class Lead(BaseModel):
@@ -33,6 +34,10 @@ class Adoption(Versioned, table=True):
         Index(None, "stage", "id"),
         # The adoptions stuck longest in their stage.
         Index(None, "stage_entered_at", "id"),
+        # The funnel: adoptions per stage and how far they got, in one pass.
+        Index(None, "stage", "furthest_stage"),
+        # An innovation's spread: its adoptions per stage, and its adopted ones.
+        Index(None, "innovation_id", "stage"),
     )
 
     innovation_id: uuid.UUID = Field(foreign_key="innovations.id")
@@ -40,6 +45,13 @@ class Adoption(Versioned, table=True):
     challenge_id: uuid.UUID | None = Field(default=None, foreign_key="challenges.id")
     stage: str = Field(sa_column=Column(String(40), ForeignKey("stages.key"), nullable=False))
     stage_entered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The furthest active stage it ever entered (every adoption opens at
+    # `identified`), kept by `pipeline.prepare_move`: the funnel's conversions
+    # count it rather than reading every adoption's history. No foreign key:
+    # SQLite adds a NOT NULL column with one only by copying the whole table.
+    furthest_stage: str = Field(
+        default=IDENTIFIED, sa_column=Column(String(40), nullable=False, server_default=IDENTIFIED)
+    )
     # The stage a paused adoption left, which it may resume to.
     paused_from: str | None = Field(default=None, max_length=40)
     # When it last entered `adopted`: `sustained` waits on it, spread counts from it.

@@ -66,6 +66,19 @@ def to_public(stages: pipeline.Stages, adoption: Adoption) -> AdoptionPublic:
     return AdoptionPublic.model_construct(**fields, lead=lead, gate_status=gate_status)
 
 
+def public_json(stages: pipeline.Stages, adoption: Adoption) -> dict[str, Any]:
+    """`to_public(...).model_dump(mode="json")`, built directly: the payload
+    of every adoption's event, 300,000 of them in a big import."""
+    lead = (
+        {"name": adoption.lead_name, "email": adoption.lead_email}
+        if adoption.lead_name and adoption.lead_email
+        else None
+    )
+    return records.public_json(
+        AdoptionPublic, adoption, lead=lead, gate_status=pipeline.gate_status(stages, adoption)
+    )
+
+
 def _can_see(principal: Principal, adoption: Adoption, supplier_id: uuid.UUID) -> bool:
     return principal.is_exchange_staff or principal.organisation_id in (
         adoption.organisation_id,
@@ -140,7 +153,7 @@ def event_values(
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The event a change to `adoption` writes (the bulk import writes the same rows in bulk)."""
-    data = to_public(stages, adoption).model_dump(mode="json")
+    data = public_json(stages, adoption)
     return events.values(
         principal,
         type,
@@ -205,6 +218,7 @@ def new_values(principal: Principal, data: AdoptionCreate) -> dict[str, Any]:
         "organisation_id": data.organisation_id,
         "challenge_id": data.challenge_id,
         "stage": IDENTIFIED,
+        "furthest_stage": IDENTIFIED,
         "lead_name": data.lead.name if data.lead else None,
         "lead_email": str(data.lead.email) if data.lead else None,
         "gate": pipeline.merge_gate({}, data.gate),

@@ -7,10 +7,10 @@ of rows that come back. The definitions, also in the API's description:
 - **Conversion** from an active stage N to the next, N+1: of the adoptions
   that got at least as far as N, the share that got at least as far as
   N+1. How far an adoption got is the furthest active stage it ever
-  entered, read from its transitions (every adoption entered
-  `identified`), so one that reached co-design and was then stopped, paused
-  or moved back still counts as having reached co-design, and a facilitator's
-  skip past a stage counts as passing it.
+  entered (every adoption entered `identified`), kept on the adoption by
+  each move (`furthest_stage`), so one that reached co-design and was then
+  stopped, paused or moved back still counts as having reached co-design,
+  and a facilitator's skip past a stage counts as passing it.
 - **Time in stage**: each completed stay in a stage, from entering it (the
   transition into it, or the adoption's opening for `identified`) to the
   next transition out of it, in whole days. The median and 90th percentile
@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, case, cast, func, literal, text, union_all
+from sqlalchemy import ColumnElement, Integer, Select, case, cast, func, literal, text, union_all
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -86,8 +86,8 @@ def funnel(
     stuck_limit: int = STUCK_LIMIT,
     now: datetime | None = None,
 ) -> FunnelPublic:
-    """Five queries, each answered from an index: counts per stage (every
-    adoption's stage), the adoptions that ever stepped back (conversions),
+    """Four queries, each answered from an index: counts per current and
+    furthest stage (one pass over every adoption: stages and conversions),
     each stage's latest stays (time in stage: bounded by RECENT_STAYS), the
     stuck list (bounded by `stuck_limit`) and the stops."""
     stages = pipeline.stages(session)
@@ -97,13 +97,13 @@ def funnel(
         # their cost, and would compile the query with its JIT first: longer
         # than the query then takes. For this transaction (the request's) only.
         session.execute(text("SET LOCAL jit = off"))
-    counts = _counts(session, where)
+    counts, furthest = _counts(session, where)
     stays = _time_in_stage(session, stages, where)
     stops, stops_by_stage = _stops(session, stages, where)
     return FunnelPublic(
         adoptions=sum(counts.values()),
         stages=[StageCount(stage=s.key, name=s.name, adoptions=counts.get(s.key, 0)) for s in stages.ordered],
-        conversions=_conversions(session, stages, where, counts),
+        conversions=_conversions(stages, furthest),
         time_in_stage=[
             TimeInStage(stage=s.key, name=s.name, **stays.get(s.key, _NO_STAYS))
             for s in stages.ordered
@@ -139,90 +139,30 @@ def _of_visible(stmt: Select[*_Ts], where: list[Any]) -> Select[*_Ts]:
     return stmt.join(Adoption, col(Adoption.id) == Transition.adoption_id).where(*where)
 
 
-def _counts(session: Session, where: list[Any]) -> dict[str, int]:
-    stmt = select(Adoption.stage, func.count()).where(*where).group_by(col(Adoption.stage))
-    return {stage: count for stage, count in session.exec(stmt).all()}
+def _counts(session: Session, where: list[Any]) -> tuple[dict[str, int], dict[str, int]]:
+    """Adoptions per current stage and per furthest stage, from one grouped
+    pass over the index on (stage, furthest_stage)."""
+    stmt = (
+        select(Adoption.stage, Adoption.furthest_stage, func.count())
+        .where(*where)
+        .group_by(col(Adoption.stage), col(Adoption.furthest_stage))
+    )
+    by_stage: dict[str, int] = {}
+    by_furthest: dict[str, int] = {}
+    for stage, furthest, count in session.exec(stmt).all():
+        by_stage[stage] = by_stage.get(stage, 0) + count
+        by_furthest[furthest] = by_furthest.get(furthest, 0) + count
+    return by_stage, by_furthest
 
 
 # --- how far adoptions got ----------------------------------------------------
 
 
-def _position(stages: pipeline.Stages, stage: Any) -> Any:
-    """An active stage's index in the pipeline; NULL for `paused` and `not_progressed`."""
-    return case({s.key: index for index, s in enumerate(stages.active)}, value=stage, else_=None)
-
-
-def _setbacks(stages: pipeline.Stages) -> list[Any]:
-    """WHERE clauses, one a query: the transitions that left a stage other
-    than forward (to `paused` or `not_progressed`, or back), each clause a
-    search of an index on (to_stage, from_stage)."""
-    active = [s.key for s in stages.active]
-    off_line = [s.key for s in stages.ordered if not s.active]
-    t = Transition
-    return [
-        col(t.to_stage).in_(off_line),
-        *(
-            and_(col(t.to_stage) == key, col(t.from_stage).in_(active[index + 1 :]))
-            for index, key in enumerate(active[:-1])
-        ),
-    ]
-
-
-def _conversions(
-    session: Session, stages: pipeline.Stages, where: list[Any], counts: dict[str, int]
-) -> list[Conversion]:
-    """How far each adoption got is the furthest of its current stage and
-    every stage it left other than forward: a stage it left forward was not
-    its furthest. So the adoptions that never stepped back are counted by
-    their current stage (the counts already read), and only those that did
-    are read here, one group per (current, furthest) pair."""
+def _conversions(stages: pipeline.Stages, furthest: dict[str, int]) -> list[Conversion]:
+    """From the adoptions counted by the furthest active stage each entered:
+    those that got as far as a stage are those whose furthest is it or later."""
     active = stages.active
-    t = Transition
-    # One query per kind of setback, each a search of the index on
-    # (to_stage, from_stage), materialised on SQLite before it is grouped:
-    # SQLite would otherwise walk every transition in adoption order to save
-    # itself a sort. (PostgreSQL plans better from the statistics it keeps.)
-    left = _position(stages, col(t.from_stage))
-    setbacks = (
-        union_all(
-            *(
-                sa_select(col(t.adoption_id).label("adoption_id"), left.label("left")).where(clause)
-                for clause in _setbacks(stages)
-            )
-        )
-        .cte("setbacks")
-        .prefix_with("MATERIALIZED", dialect="sqlite")
-    )
-    per_adoption = (
-        sa_select(setbacks.c.adoption_id, func.max(setbacks.c.left).label("left"))
-        .group_by(setbacks.c.adoption_id)
-        .subquery("per_adoption")
-    )
-    stepped_back = (
-        sa_select(_position(stages, col(Adoption.stage)).label("current"), per_adoption.c.left)
-        .join(Adoption, col(Adoption.id) == per_adoption.c.adoption_id)
-        .where(*where)
-        .subquery("stepped_back")
-    )
-    furthest = case(
-        (stepped_back.c.current.is_(None), stepped_back.c.left),
-        (stepped_back.c.left.is_(None), stepped_back.c.current),
-        (stepped_back.c.left > stepped_back.c.current, stepped_back.c.left),
-        else_=stepped_back.c.current,
-    )
-    pairs = session.execute(
-        select(stepped_back.c.current, furthest, func.count()).group_by(stepped_back.c.current, furthest)
-    ).all()
-
-    def reached(index: int) -> int:
-        """Adoptions whose furthest stage is `index` or later."""
-        by_current = sum(counts.get(s.key, 0) for s in active[index:])
-        return by_current + sum(
-            n * (((far or 0) >= index) - (now is not None and now >= index)) for now, far, n in pairs
-        )
-
-    total = sum(counts.values())
-    got = [total] + [reached(index) for index in range(1, len(active))]
+    got = [sum(furthest.get(s.key, 0) for s in active[index:]) for index in range(len(active))]
     return [
         Conversion(
             from_stage=active[i].key,

@@ -62,12 +62,18 @@ class Stages:
         }
         self.wait_days = {s.key: s.wait_days for s in ordered}
         self.active_keys = tuple(s.key for s in self.active)
+        self._active_index = {key: index for index, key in enumerate(self.active_keys)}
 
     def active_index(self, key: str) -> int | None:
-        for index, stage in enumerate(self.active):
-            if stage.key == key:
-                return index
-        return None
+        return self._active_index.get(key)
+
+    def furthest(self, furthest: str, entered: str) -> str:
+        """An adoption's furthest active stage once it has entered `entered`:
+        `paused` and `not_progressed` are off the line, so never furthest."""
+        index = self.active_index(entered)
+        if index is None:
+            return furthest
+        return entered if index > (self.active_index(furthest) or 0) else furthest
 
     def public(self) -> list[StagePublic]:
         return [
@@ -350,6 +356,7 @@ def prepare_move(
         adoption.adopted_at = None
     adoption.stage = target.key
     adoption.stage_entered_at = now
+    adoption.furthest_stage = pipeline.furthest(adoption.furthest_stage, target.key)
     records.touch(adoption, now)
     return transition
 

@@ -1,16 +1,20 @@
 """The schema comes only from migrations: they build it from nothing on each
 database, take it down again, and match the models exactly."""
 
+import uuid
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import Engine, create_engine, inspect, text
+from sqlmodel import Session, select
 
 from app.migrations import downgrade, include_object, upgrade
-from app.models import metadata
-from tests.databases import BACKENDS, empty_database
+from app.models import Adoption, metadata
+from tests.databases import BACKENDS, empty_database, migrated_database
+from tests.factories import make_world
+from tests.services.test_analytics import Exchange
 
 DEFAULT_STAGES = [
     "identified",
@@ -64,3 +68,37 @@ def test_upgrade_downgrade_upgrade_without_drift(backend: str, tmp_path: Path) -
         upgrade(url)
         assert _drift(url) == []
         assert {"adoptions", "transitions", "events", "stages"} <= _tables(url)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_0008_backfills_each_adoptions_furthest_stage_from_its_transitions(
+    backend: str, tmp_path: Path
+) -> None:
+    """The moves of the analytics tests' exchange (forward, skipped, back,
+    paused, stopped and reopened) keep each adoption's furthest stage; taken
+    away and backfilled, it comes back the same."""
+    with migrated_database(backend, tmp_path) as database:
+        with database.transaction() as session:
+            exchange = Exchange(session, make_world(session))
+            adoptions = [exchange.a1, exchange.a2, exchange.a3, exchange.a4, exchange.a6]
+            ids = [loaded.adoption.id for loaded in adoptions] + [exchange.a5.id]
+        kept = _furthest(database.write_engine, ids)
+        assert kept == [
+            "adopted",
+            "needs_assessment",
+            "co_design",
+            "needs_assessment",
+            "co_design",
+            "identified",
+        ]
+        url = database.settings.database_url
+        database.dispose()
+        downgrade(url, "0007")
+        upgrade(url)
+        assert _furthest(database.write_engine, ids) == kept
+
+
+def _furthest(engine: Engine, ids: list[uuid.UUID]) -> list[str]:
+    with Session(engine) as session:
+        found = dict(session.exec(select(Adoption.id, Adoption.furthest_stage)).all())
+    return [found[i] for i in ids]

@@ -20,7 +20,7 @@ I1 is a medical device of the world's supplier; I2 a digital one of another.
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.auth import Principal
 from app.models import Adoption, Innovation, Organisation
@@ -255,3 +255,58 @@ def test_each_sees_the_adoptions_the_list_shows_them(
     assert empty.stuck == [] and empty.stops == [] and empty.stops_by_stage == []
     assert [c.rate for c in empty.conversions] == [None] * 5
     assert all(t.stays == 0 for t in empty.time_in_stage)
+
+
+# --- how far each got, kept by the moves ------------------------------------
+
+
+def furthest(session: Session, adoption: Adoption) -> str:
+    """As stored: read back from the database, not the object in memory."""
+    session.flush()
+    return session.exec(select(Adoption.furthest_stage).where(Adoption.id == adoption.id)).one()
+
+
+def test_each_adoption_keeps_the_furthest_stage_it_entered(exchange: Exchange) -> None:
+    session = exchange.session
+    assert [
+        furthest(session, a)
+        for a in (
+            exchange.a1.adoption,
+            exchange.a2.adoption,
+            exchange.a3.adoption,
+            exchange.a4.adoption,
+            exchange.a5,
+            exchange.a6.adoption,
+        )
+    ] == ["adopted", "needs_assessment", "co_design", "needs_assessment", "identified", "co_design"]
+
+
+def test_pauses_stops_and_moves_back_keep_the_furthest_stage(exchange: Exchange) -> None:
+    session, loaded = exchange.session, exchange.open(exchange.i2, exchange.world.trust, 0)
+    seen = []
+    for n, stage, *code in [
+        (1, "needs_assessment"),
+        (2, "paused"),  # off the line: not a stage reached
+        (3, "identified"),  # resumed at an earlier stage
+        (4, "co_design"),  # a skip
+        (5, "needs_assessment"),  # back
+        (6, "not_progressed", "no_capacity"),
+        (7, "identified"),  # reopened
+        (8, "needs_assessment"),
+        (9, "co_design"),
+        (10, "real_world_testing"),
+    ]:
+        exchange.moves(loaded, (n, stage, *code))
+        seen.append(furthest(session, loaded.adoption))
+    assert seen == [
+        "needs_assessment",
+        "needs_assessment",
+        "needs_assessment",
+        "co_design",
+        "co_design",
+        "co_design",
+        "co_design",
+        "co_design",
+        "co_design",
+        "real_world_testing",
+    ]

@@ -6,6 +6,8 @@ the score; drafts, archived innovations and challenges not open never
 matched; and the duplicate check on a new innovation's name and summary."""
 
 import dataclasses
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,13 +16,15 @@ from sqlmodel import Session
 from app.auth import Principal
 from app.models import Challenge, Innovation, Organisation
 from app.models.match import MatchFactor
-from app.models.vocabulary import Role, Scope
+from app.models.vocabulary import CareSetting, Category, Role, Scope
 from app.services import matching
 from app.services.matching import Pair, Spread, Weights
 from tests.factories import World, make_adoption, make_challenge, make_innovation, make_org
 
 # Texts whose key words no other record here shares, so only facets count.
 PLAIN = {"name": "Widget", "summary": "A widget."}
+# All the care settings and categories of `challenge`'s default.
+FITS_ALL: dict[str, Any] = {"care_settings": ["primary_care", "community"], "categories": ["digital"]}
 
 
 def innovation(session: Session, supplier: Organisation, name: str, **values: Any) -> Innovation:
@@ -221,6 +225,47 @@ def test_limit(session: Session, world: World) -> None:
         innovation(session, world.supplier, f"Widget {i}", care_settings=["community"])
     assert len(matching.for_challenge(session, need)) == 4
     assert names(matching.for_challenge(session, need, limit=2)) == ["Widget 0", "Widget 1"]
+
+
+def test_the_best_fits_are_candidates_however_many_share_less(
+    session: Session, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQL ranks the candidates by shared facets before anything is read: the
+    innovation sharing most is among them though it came last, and a draft
+    takes no candidate's place."""
+    monkeypatch.setattr(matching, "CANDIDATES", 2)
+    need = challenge(session, world.trust)
+    for i in range(3):
+        innovation(session, world.supplier, f"One {i}", care_settings=["community"], categories=[])
+    innovation(session, world.supplier, "Draft", status="draft", **FITS_ALL)
+    innovation(session, world.supplier, "All", **FITS_ALL)
+
+    assert names(matching.for_challenge(session, need)) == ["All", "One 0"]
+
+
+def test_the_database_keeps_each_innovations_facets_for_matching(session: Session, world: World) -> None:
+    need = challenge(session, world.trust)
+    made = innovation(session, world.supplier, "Moved", care_settings=["mental_health"], categories=["ai"])
+    assert matching.for_challenge(session, need) == []
+
+    made.care_settings, made.categories = ["community"], ["digital"]
+    session.add(made)
+    session.flush()
+
+    assert [m.score for m in matching.for_challenge(session, need)] == [5.0]
+
+
+def test_each_care_setting_and_category_has_the_facet_bit_migration_0009_gives_it() -> None:
+    path = Path(__file__).parents[2] / "migrations" / "versions" / "0009_innovation_facet_mask.py"
+    spec = importlib.util.spec_from_file_location("facet_mask_migration", path)
+    assert spec and spec.loader
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+
+    singular = {"care_settings": "care_setting", "categories": "category"}
+    assert tuple((singular[field], value) for field, value in migration.FACET_BITS) == matching.FACET_BITS
+    vocabulary = {("care_setting", c.value) for c in CareSetting} | {("category", c.value) for c in Category}
+    assert set(matching.FACET_BITS) == vocabulary
 
 
 # --- visibility -------------------------------------------------------------------------------
