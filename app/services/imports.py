@@ -34,25 +34,31 @@ What an import does (API.md, "Bulk import"):
   ref (to resolve references), not the whole import.
 
 Speed: per chunk, one query per kind for the records its refs name, one for
-the records it refers to; inserts and events go in as one executemany per
-table. The services' work per record (validation, checks, event payloads)
-is done per record, in memory.
+the records it refers to; inserts and events go in as one COPY (PostgreSQL)
+or one driver executemany (SQLite, with a bigger page cache) per table. The
+services' work per record (validation, checks, event payloads) is done per
+record, in memory; event payloads are built from the validated values
+(records.public_json), not validated again. bench/RESULTS.md has the numbers.
 """
 
 import csv
 import json
+import secrets
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import ExitStack
-from dataclasses import dataclass, field
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass, field
 from enum import Enum
 from itertools import islice
+from operator import itemgetter
 from pathlib import Path
 from types import SimpleNamespace
 from typing import IO, Any
 
 from pydantic import ValidationError
 from sqlalchemy import Table, insert, tuple_
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import sqltypes
 from sqlmodel import Session, SQLModel, col, delete, select
@@ -71,6 +77,7 @@ from app.models.vocabulary import NOT_PROGRESSED, Role, Scope
 from app.services import (
     adoptions,
     challenges,
+    events,
     facets,
     innovations,
     organisations,
@@ -167,21 +174,61 @@ KIND: dict[str, Kind] = {
 
 
 def _columns(model: Any) -> list[str]:
-    return [column.key for column in model.__table__.columns]
+    """The columns an insert gives: not those the database computes."""
+    return [column.key for column in model.__table__.columns if column.computed is None]
 
 
-def _new(model: Any, values: dict[str, Any]) -> Any:
-    """A new record of `model` with `values` and its fields' defaults (a fresh
-    id, timestamps, version 1), as a plain object: the services read and set
-    its attributes as they would a table row's, and a table model's
+# A UUIDv7's version (7) and variant (0b10) bits.
+_V7_BITS = (7 << 76) | (2 << 62)
+
+
+class Ids:
+    """UUIDv7 ids, as app/models/base.py's new_id makes them (the
+    millisecond first, so id order is creation order) at a third of its
+    cost: an import makes one per record. Within a millisecond a 12-bit
+    counter keeps them in order (RFC 9562's "fixed bit-length counter");
+    62 random bits make them unique."""
+
+    def __init__(self) -> None:
+        self.ms = 0
+        self.count = 0
+
+    def __call__(self) -> uuid.UUID:
+        ms = time.time_ns() // 1_000_000
+        if ms > self.ms:
+            self.ms, self.count = ms, 0
+        elif self.count < 0xFFF:
+            self.count += 1
+        else:  # 4,096 in one millisecond: borrow the next one
+            self.ms, self.count = self.ms + 1, 0
+        return uuid.UUID(int=(self.ms << 80) | _V7_BITS | (self.count << 64) | secrets.randbits(62))
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """A model's field defaults: values, and factories to call per record."""
+
+    values: dict[str, Any]
+    factories: dict[str, Callable[[], Any]]
+
+    @classmethod
+    def of(cls, model: Any) -> "Defaults":
+        values, factories = {}, {}
+        for name, info in model.model_fields.items():
+            if info.default_factory is not None:
+                factories[name] = info.default_factory
+            else:
+                values[name] = info.default
+        return cls(values, factories)
+
+
+def _new(defaults: Defaults, values: dict[str, Any]) -> Any:
+    """A new record with `values` (its id among them) and its fields' other
+    defaults (timestamps, version 1), as a plain object: the services read
+    and set its attributes as they would a table row's, and a table model's
     instrumented construction costs more than all the rest of the import."""
-    fields = model.model_fields
-    defaults = {
-        name: info.default_factory() if info.default_factory else info.default
-        for name, info in fields.items()
-        if name not in values
-    }
-    return SimpleNamespace(**defaults, **values)
+    made = {name: make() for name, make in defaults.factories.items() if name not in values}
+    return SimpleNamespace(**{**defaults.values, **made, **values})
 
 
 def _row(record: Any, columns: list[str]) -> dict[str, Any]:
@@ -191,6 +238,16 @@ def _row(record: Any, columns: list[str]) -> dict[str, Any]:
 def _diff(record: Any, values: dict[str, Any]) -> dict[str, Any]:
     """The values that differ from the record's."""
     return {name: value for name, value in values.items() if getattr(record, name) != value}
+
+
+@dataclass
+class Counts:
+    """A kind's counts as the import goes (a plain object: ImportResult's
+    pydantic models cost microseconds an increment), ImportResult's at the end."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
 
 
 @dataclass
@@ -228,7 +285,7 @@ def run(
     go in the order references need: organisations first."""
     importer = Importer(session, principal, progress)
     importer.errors.extend(errors)
-    with session.no_autoflush:
+    with session.no_autoflush, _sqlite_cache(session):
         for kind in KINDS:
             for stream in sources.get(kind, ()):
                 importer.kind(kind, stream)
@@ -237,7 +294,27 @@ def run(
         raise ValidationFailed(
             importer.errors, detail=f"{count} error{'s' if count != 1 else ''}: nothing was imported."
         )
-    return importer.result
+    return ImportResult(**{kind: KindCounts(**asdict(counts)) for kind, counts in importer.counts.items()})
+
+
+# SQLite's page cache while an import writes, in KiB (its default is 2 MB):
+# the events' and adoptions' indexes outgrow the default at a few thousand rows.
+SQLITE_CACHE_KIB = 256 * 1024
+
+
+@contextmanager
+def _sqlite_cache(session: Session) -> Iterator[None]:
+    """A bigger page cache for the import's connection, given back after."""
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    connection = session.connection()
+    before = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
+    connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
 
 
 class Importer:
@@ -249,7 +326,11 @@ class Importer:
         self.stages = pipeline.stages(session)
         self.now = utcnow()
         self.errors: list[FieldError] = []
-        self.result = ImportResult()
+        self.counts = {kind: Counts() for kind in KINDS}
+        self.ids = Ids()
+        self.defaults = {
+            model: Defaults.of(model) for model in (Organisation, Innovation, Challenge, Adoption)
+        }
         # Per kind: ref -> where it first appeared (duplicates); ref -> what is known of it; id -> same.
         self.seen: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
         self.by_ref: dict[str, dict[str, Any]] = {kind: {} for kind in KINDS}
@@ -258,6 +339,9 @@ class Importer:
         self.pairs: dict[tuple[uuid.UUID, uuid.UUID], str] = {}
         self.leads: dict[tuple[Any, ...], Lead | None] = {}
         self.columns = {model: _columns(model) for model in (Organisation, Innovation, Challenge, Adoption)}
+
+    def _new(self, model: Any, values: dict[str, Any]) -> Any:
+        return _new(self.defaults[model], {"id": self.ids(), **values})
 
     # --- errors
 
@@ -407,7 +491,7 @@ class Importer:
                 col(Organisation.ods_code).in_(codes)
             )
             holders = {code: org_id for code, org_id in self.session.exec(found)}
-        counts = self.result.of("organisations")
+        counts = self.counts["organisations"]
         for place, ref, data in records:
             current = existing.get(ref)
             before = len(self.errors)
@@ -431,14 +515,14 @@ class Importer:
             self.error(place, "ods_code", "An organisation with this ODS code already exists.")
 
     def _new_organisation(
-        self, batch: Batch, place: Place, ref: str, data: OrganisationCreate, counts: KindCounts
+        self, batch: Batch, place: Place, ref: str, data: OrganisationCreate, counts: Counts
     ) -> None:
         try:
             organisations.check_create(self.principal)
         except DomainError as exc:
             self.domain_error(place, exc)
             return
-        org = _new(Organisation, {**data.model_dump(), "owner_org_id": self.owner, "is_exchange": False})
+        org = self._new(Organisation, {**data.model_dump(), "owner_org_id": self.owner, "is_exchange": False})
         self.by_ref["organisations"][ref] = OrgKnown(org.id, org.region)
         batch.inserts.append(_row(org, self.columns[Organisation]))
         batch.events.append(organisations.event_values(self.principal, "organisation.created", org))
@@ -451,7 +535,7 @@ class Importer:
         ref: str,
         data: OrganisationCreate,
         org: Organisation,
-        counts: KindCounts,
+        counts: Counts,
     ) -> None:
         changes = _diff(org, data.model_dump(exclude_unset=True))
         self.by_ref["organisations"][ref] = OrgKnown(org.id, changes.get("region", org.region))
@@ -475,7 +559,7 @@ class Importer:
         batch = Batch(Innovation, facet_model=InnovationFacet)
         self._learn("organisations", records, "supplier_ref", "supplier_id")
         existing = self._existing(Innovation, (ref for _, ref, _ in records))
-        counts = self.result.of("innovations")
+        counts = self.counts["innovations"]
         for place, ref, data in records:
             before = len(self.errors)
             _, supplier_field = self._reference(
@@ -499,14 +583,14 @@ class Importer:
         ref: str,
         data: InnovationCreate,
         supplier_field: str,
-        counts: KindCounts,
+        counts: Counts,
     ) -> None:
         try:
             innovations.check_create(self.principal, data.supplier_id)
         except DomainError as exc:
             self.domain_error(place, exc, supplier_field)
             return
-        innovation = _new(
+        innovation = self._new(
             Innovation, {**innovations.stored_values(data, partial=False), "owner_org_id": self.owner}
         )
         self.by_ref["innovations"][ref] = InnovationKnown(
@@ -524,7 +608,7 @@ class Importer:
         ref: str,
         data: InnovationCreate,
         innovation: Innovation,
-        counts: KindCounts,
+        counts: Counts,
     ) -> None:
         changes = _diff(innovation, innovations.stored_values(data, partial=True))
         if changes:
@@ -558,7 +642,7 @@ class Importer:
         batch = Batch(Challenge, facet_model=ChallengeFacet)
         self._learn("organisations", records, "owner_ref", "owner_id")
         existing = self._existing(Challenge, (ref for _, ref, _ in records))
-        counts = self.result.of("challenges")
+        counts = self.counts["challenges"]
         for place, ref, data in records:
             before = len(self.errors)
             _, owner_field = self._reference(
@@ -582,14 +666,14 @@ class Importer:
         ref: str,
         data: ChallengeCreate,
         owner_field: str,
-        counts: KindCounts,
+        counts: Counts,
     ) -> None:
         try:
             challenges.check_create(self.principal, data.owner_id)
         except DomainError as exc:
             self.domain_error(place, exc, owner_field)
             return
-        challenge = _new(Challenge, {**data.model_dump(), "owner_org_id": self.owner})
+        challenge = self._new(Challenge, {**data.model_dump(), "owner_org_id": self.owner})
         self.by_ref["challenges"][ref] = ChallengeKnown(challenge.id)
         batch.inserts.append(_row(challenge, self.columns[Challenge]))
         batch.facet_rows += facets.facet_rows("challenge_id", challenge)
@@ -603,7 +687,7 @@ class Importer:
         ref: str,
         data: ChallengeCreate,
         challenge: Challenge,
-        counts: KindCounts,
+        counts: Counts,
     ) -> None:
         self.by_ref["challenges"][ref] = ChallengeKnown(challenge.id)
         changes = _diff(challenge, data.model_dump(exclude_unset=True))
@@ -658,7 +742,7 @@ class Importer:
                 (place, adoption_data, innovation, adopter, stage, reason_code, names, existing.get(ref))
             )
         taken = self._pairs_taken([(p[1], p[2]) for p in planned if p[7] is None])
-        counts = self.result.of("adoptions")
+        counts = self.counts["adoptions"]
         for place, data, innovation, adopter, stage, reason_code, names, current in planned:
             move = (stage, reason_code)
             if current is None:
@@ -729,7 +813,7 @@ class Importer:
         move: tuple[str | None, str | None],
         names: dict[str, str],
         taken: set[tuple[uuid.UUID, uuid.UUID]],
-        counts: KindCounts,
+        counts: Counts,
     ) -> None:
         pair = (data.innovation_id, data.organisation_id)
         first = self.pairs.setdefault(pair, place.label)
@@ -753,7 +837,7 @@ class Importer:
         except DomainError as exc:
             self.domain_error(place, exc, "", names)
             return
-        adoption = _new(Adoption, adoptions.new_values(self.principal, data))
+        adoption = self._new(Adoption, adoptions.new_values(self.principal, data))
         created = adoptions.event_values(
             self.stages, self.principal, "adoption.created", adoption, innovation.supplier_id
         )
@@ -777,7 +861,7 @@ class Importer:
         move: tuple[str | None, str | None],
         names: dict[str, str],
         adoption: Adoption,
-        counts: KindCounts,
+        counts: Counts,
     ) -> None:
         for name in ("innovation_id", "organisation_id"):
             if getattr(data, name) != getattr(adoption, name):
@@ -864,30 +948,57 @@ class Importer:
             session.execute(delete(batch.facet_model).where(col(owner).in_(batch.facets_replaced)))
         _insert(session, batch.facet_model, batch.facet_rows)
         _insert(session, Transition, batch.transitions)
+        if batch.events:
+            # The change feed's order on PostgreSQL (app/services/events.py): COPY
+            # is no ORM insert, so it announces the transaction itself.
+            events.announce(session)
         _insert(session, Event, batch.events)
 
 
 def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
     """Insert rows (each with the same columns) in one go: PostgreSQL's COPY,
-    else Core's executemany. Not the ORM's bulk insert, which fetched the
-    events' new ids row by row."""
+    else the driver's executemany of values SQLAlchemy's own column types
+    convert (its statement-level executemany spent more time building each
+    row's parameters than SQLite spent inserting them). Not the ORM's bulk
+    insert, which fetched the events' new ids row by row."""
     if not rows:
         return
     table: Table = model.__table__
-    if session.get_bind().dialect.name != "postgresql":
-        session.execute(insert(table), rows)
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
+        _executemany(session, dialect, table, rows)
         return
+    _copy(session, table, rows)
+
+
+def _copy(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     names = list(rows[0])
-    json_columns = {name for name in names if isinstance(table.c[name].type, sqltypes.JSON)}
+    columns = []  # column by column, as _executemany does
+    for name in names:
+        values = map(itemgetter(name), rows)
+        column_type = table.c[name].type
+        if isinstance(column_type, sqltypes.JSON):
+            values = map(json.dumps, values)
+        elif isinstance(column_type, sqltypes.String):
+            values = map(_plain, values)
+        columns.append(list(values))
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([_copy_value(row[name], name in json_columns) for name in names])
+        for row in zip(*columns, strict=True):
+            copy.write_row(row)
 
 
-def _copy_value(value: Any, is_json: bool) -> Any:
-    if is_json:
-        return json.dumps(value)
+def _executemany(session: Session, dialect: Dialect, table: Table, rows: list[dict[str, Any]]) -> None:
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(rows[0]))
+    columns = []  # column by column: map() runs each conversion at C speed
+    for name in compiled.positiontup or []:
+        values = map(itemgetter(name), rows)
+        process = table.c[name].type._cached_bind_processor(dialect)
+        columns.append(list(values if process is None else map(process, values)))
+    session.connection().exec_driver_sql(str(compiled), list(zip(*columns, strict=True)))
+
+
+def _plain(value: Any) -> Any:
     # psycopg writes an Enum by its name; the column holds its value.
     return value.value if isinstance(value, Enum) else value
 

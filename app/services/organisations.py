@@ -59,7 +59,9 @@ def list_(session: Session, filters: OrganisationFilters, page: PageRequest) -> 
 
 def event_values(principal: Principal | None, type: str, org: Organisation) -> dict[str, Any]:
     """The event a change to `org` writes (the bulk import writes the same rows in bulk)."""
-    return events.values(principal, type, ("organisation", org.id), to_public(org))
+    return events.values(
+        principal, type, ("organisation", org.id), records.public_json(OrganisationPublic, org)
+    )
 
 
 def _record(session: Session, principal: Principal | None, type: str, org: Organisation) -> None:

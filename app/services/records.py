@@ -1,16 +1,19 @@
 """What every changeable record shares: versions (ETags), partial updates,
 and unique keys turned into clear conflicts."""
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
+from enum import Enum
 from typing import Any, Protocol
 
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from app.errors import Conflict, PreconditionFailed
-from app.models.base import utcnow
+from app.models.base import as_utc, utcnow
 
 
 class VersionedRecord(Protocol):
@@ -59,3 +62,40 @@ def unique(what: str) -> Iterator[None]:
 def flush_unique(session: Session, what: str) -> None:
     with unique(what):
         session.flush()
+
+
+def public_json(public: type[BaseModel], record: Any, **given: Any) -> dict[str, Any]:
+    """`public.model_validate(record, from_attributes=True).model_dump(mode="json")`
+    without validating again what was validated before it was written: an
+    event's payload, made for every record of a bulk import. `given` holds
+    the fields the record lacks, already in JSON form."""
+    return {
+        name: given[name] if name in given else _json(getattr(record, name)) for name in public.model_fields
+    }
+
+
+def _json(value: Any) -> Any:
+    kind = type(value)
+    if kind in _AS_IS:
+        return value
+    convert = _CONVERT.get(kind)
+    if convert is not None:
+        return convert(value)
+    if isinstance(value, Enum):
+        return value.value
+    raise TypeError(f"No JSON form for {kind.__name__}: give it to public_json.")
+
+
+def _timestamp(value: datetime) -> str:
+    """The API's Timestamp: RFC 3339 in UTC, `...Z` (app/models/base.py)."""
+    return as_utc(value).isoformat().replace("+00:00", "Z")
+
+
+_AS_IS = frozenset({str, int, float, bool, type(None)})
+_CONVERT: dict[type, Any] = {
+    uuid.UUID: str,
+    datetime: _timestamp,
+    date: date.isoformat,
+    list: lambda items: [_json(item) for item in items],
+    dict: lambda items: {key: _json(item) for key, item in items.items()},
+}

@@ -4,7 +4,6 @@ all or nothing, a second run that changes nothing, the services' own
 permission checks, adoptions moved by the pipeline's rules, CSV as JSON."""
 
 import io
-import time
 import uuid
 from typing import Any
 
@@ -17,7 +16,7 @@ from app.errors import ValidationFailed
 from app.models import Adoption, Challenge, Event, Innovation, InnovationFacet, Organisation, Transition
 from app.models.imports import ImportResult
 from app.models.vocabulary import Role, Scope
-from app.services import imports
+from app.services import events, imports
 from tests.factories import World, admin_principal, principal_for
 
 TABLES: tuple[type[SQLModel], ...] = (
@@ -141,6 +140,7 @@ def test_an_import_makes_every_kind_with_refs_events_and_a_transition(
         "Dr Asha Patel",
         2,
     )
+    assert adoption.furthest_stage == "co_design"  # written with the row, as a move keeps it
     # A skip of needs_assessment with the co_design gate unmet: the admin's override, recorded.
     transition = session.exec(select(Transition).where(Transition.adoption_id == adoption.id)).one()
     assert (transition.from_stage, transition.to_stage, transition.reason, transition.override) == (
@@ -197,6 +197,7 @@ def test_a_changed_record_is_updated_versioned_and_evented(session: Session, adm
     # The gate merges by key, as a PATCH does; then the move.
     assert adoption.gate == {"evidence_reviewed": True, "cost_reviewed": True}
     assert (adoption.stage, adoption.version) == ("real_world_testing", 4)
+    assert adoption.furthest_stage == "real_world_testing"
     assert rows(session)["Event"] == events_before + 3  # innovation.updated, adoption.updated, stage_changed
 
 
@@ -441,7 +442,8 @@ def test_export_writes_refs_that_import_reads_back(session: Session, admin: Prin
     assert all(result.of(kind).created == result.of(kind).updated == 0 for kind in imports.KINDS)
 
 
-def test_ten_thousand_records_import_in_seconds(session: Session, admin: Principal) -> None:
+def test_ten_thousand_records_import(session: Session, admin: Principal) -> None:
+    # How fast: bench/import_speed.py (no timed assertions here: the machine is shared).
     document = {
         "organisations": [
             {"external_ref": f"org-{i}", "name": f"Supplier {i}", "kind": "supplier", "region": "london"}
@@ -468,9 +470,7 @@ def test_ten_thousand_records_import_in_seconds(session: Session, admin: Princip
             for i in range(4500)
         ],
     }
-    started = time.perf_counter()
     result = run(session, admin, document)
-    seconds = time.perf_counter() - started
     assert counts(result) == {
         "organisations": (1000, 0, 0),
         "innovations": (4500, 0, 0),
@@ -479,7 +479,6 @@ def test_ten_thousand_records_import_in_seconds(session: Session, admin: Princip
     }
     owned = select(func.count()).select_from(Adoption).where(Adoption.owner_org_id == admin.organisation_id)
     assert session.exec(owned).one() == 4500
-    assert seconds < 60, seconds
 
 
 def is_id(text: str) -> bool:
@@ -488,3 +487,14 @@ def is_id(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def test_an_import_announces_its_events_for_the_change_feeds_order(
+    session: Session, admin: Principal
+) -> None:
+    """On PostgreSQL its COPY of events announces the transaction as every
+    event write does (app/services/events.py); SQLite needs no announcement."""
+    session.info.pop(events._ANNOUNCED, None)  # the world's own events announced already
+    run(session, admin, catalogue())
+    announced = session.info.get(events._ANNOUNCED)
+    assert (announced is not None) == (session.get_bind().dialect.name == "postgresql")
