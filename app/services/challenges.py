@@ -17,7 +17,7 @@ from app.models.challenge import (
     ChallengeUpdate,
     check_ranges,
 )
-from app.models.vocabulary import ChallengeStatus
+from app.models.vocabulary import ChallengeStatus, OrganisationKind
 from app.services import events, facets, organisations, records, search
 from app.services.pagination import Page, PageRequest, keyset
 
@@ -111,9 +111,16 @@ def _record(session: Session, principal: Principal, type: str, challenge: Challe
     events.add(session, event_values(principal, type, challenge))
 
 
+# Challenges are needs of NHS and care organisations (DOMAIN.md): not of suppliers or networks.
+NOT_OWNERS = (OrganisationKind.supplier, OrganisationKind.health_innovation_network)
+
+
 def check_create(principal: Principal, owner_id: uuid.UUID) -> None:
-    if not (principal.is_exchange_staff or principal.organisation_id == owner_id):
-        raise Forbidden("An organisation posts challenges for itself; facilitators and admins for anyone.")
+    own = principal.organisation_id == owner_id and principal.organisation_kind not in NOT_OWNERS
+    if not (principal.is_exchange_staff or own):
+        raise Forbidden(
+            "An NHS or care organisation posts challenges for itself; facilitators and admins for anyone."
+        )
 
 
 def check_change(principal: Principal, challenge: Challenge) -> None:

@@ -16,7 +16,7 @@ from app.models.innovation import (
     InnovationPublic,
     InnovationUpdate,
 )
-from app.models.vocabulary import InnovationStatus
+from app.models.vocabulary import InnovationStatus, OrganisationKind
 from app.services import events, facets, organisations, records, search
 from app.services.pagination import Page, PageRequest, keyset
 
@@ -114,7 +114,7 @@ def event_values(principal: Principal, type: str, innovation: Innovation) -> dic
         principal,
         type,
         ("innovation", innovation.id),
-        to_public(innovation),
+        records.public_json(InnovationPublic, innovation),
         restricted=innovation.status == InnovationStatus.draft,
         orgs=(innovation.supplier_id, None),
     )
@@ -125,7 +125,10 @@ def _record(session: Session, principal: Principal, type: str, innovation: Innov
 
 
 def check_create(principal: Principal, supplier_id: uuid.UUID) -> None:
-    if not (principal.is_exchange_staff or principal.organisation_id == supplier_id):
+    # Innovators are suppliers (DOMAIN.md): an NHS trust does not add innovations of its own.
+    own = principal.organisation_id == supplier_id
+    own = own and principal.organisation_kind == OrganisationKind.supplier
+    if not (principal.is_exchange_staff or own):
         raise Forbidden("A supplier creates innovations for itself; facilitators and admins for anyone.")
 
 

@@ -18,7 +18,7 @@ from app.auth import Principal
 from app.errors import Forbidden, PreconditionFailed, ValidationFailed
 from app.models.challenge import Challenge, ChallengeCreate, ChallengeUpdate
 from app.models.innovation import Innovation
-from app.models.vocabulary import CareSetting, Category, ChallengeStatus, OrganisationKind
+from app.models.vocabulary import CareSetting, Category, ChallengeStatus
 from app.services import adoptions, challenges, innovations, pipeline
 from app.services.pagination import MAX_LIMIT, PageRequest
 from app.web import listing
@@ -63,7 +63,7 @@ TEXT_FIELDS = ("title", "problem_statement", "desired_outcomes", "success_measur
 DATE_FIELDS = {"opens_on": "Opening date", "closes_on": "Closing date"}
 DATE_PARTS = ("day", "month", "year")
 # Who may hold a challenge, when a facilitator or admin posts one for them.
-NOT_OWNERS = (OrganisationKind.supplier, OrganisationKind.health_innovation_network)
+NOT_OWNERS = challenges.NOT_OWNERS
 MAX_ANSWERS = MAX_LIMIT
 
 
@@ -115,7 +115,7 @@ def list_challenges(
             "care_setting": options(CareSetting),
             "category": options(Category),
         },
-        "can_create": principal.is_exchange_staff or principal.organisation_kind not in NOT_OWNERS,
+        "can_create": _may_post(principal),
         "oob": is_htmx(request),
     }
     headers = None
@@ -127,8 +127,14 @@ def list_challenges(
 # --- posting ------------------------------------------------------------------
 
 
+def _may_post(principal: Principal) -> bool:
+    return principal.is_exchange_staff or principal.organisation_kind not in NOT_OWNERS
+
+
 @router.get("/new")
 def new_challenge(request: Request, session: SessionDep, principal: WebPrincipalDep) -> Response:
+    if not _may_post(principal):  # the form would only be refused
+        raise Forbidden("Challenges are posted by NHS and care organisations, facilitators and admins.")
     values = _blank_values()
     if not principal.is_exchange_staff:
         values["owner_id"] = str(principal.organisation_id)

@@ -153,6 +153,8 @@ def _may_add(principal: Principal) -> bool:
 
 @router.get("/new")
 def new_innovation(request: Request, session: SessionDep, principal: WebPrincipalDep) -> Response:
+    if not _may_add(principal):  # the form would only be refused
+        raise Forbidden("Innovations are added by suppliers, facilitators and admins.")
     values = _blank_values()
     if not principal.is_exchange_staff:
         values["supplier_id"] = str(principal.organisation_id)

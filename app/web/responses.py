@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from app.api.deps import SessionDep
 from app.auth import Principal
-from app.errors import Conflict, PreconditionFailed, ValidationFailed
+from app.errors import Conflict, Forbidden, PreconditionFailed, ValidationFailed
 from app.models.challenge import Challenge
 from app.models.innovation import Innovation
 from app.models.organisation import Organisation
@@ -185,6 +185,8 @@ def decline_page(
     request: Request, session: SessionDep, principal: WebPrincipalDep, response_id: uuid.UUID
 ) -> Response:
     loaded = service.get(session, principal, response_id)
+    if not service.can_decide(principal, loaded):  # the form would only be refused
+        raise Forbidden("Only the challenge's owner, facilitators and admins decline a response.")
     return _decide_page(request, session, principal, loaded, ResponseStatus.declined)
 
 
