@@ -24,7 +24,8 @@ class Endpoint:
     key: str
     label: str
     script: str = "get.lua"
-    # Which key it runs with: the facilitator's (reads) or the admin's (moves).
+    # Which key it runs with: the facilitator's (reads) or the admin's (moves);
+    # "web" is a facilitator's session cookie, for the pages.
     principal: str = "facilitator"
     # wrk's connections for it, when not the run's: a target on how fast one
     # answer comes (the analytics) is measured one request at a time.
@@ -62,6 +63,14 @@ ENDPOINTS = [
         "spread of the most-adopted innovation ({most_adopted} adopted), one connection: "
         "GET /api/v1/innovations/<id>/spread",
         connections=1,
+    ),
+    Endpoint(
+        "board",
+        "the adoption board page (HTML), signed in as a facilitator by session cookie, 4 connections: "
+        "GET /board",
+        principal="web",
+        # A page takes far longer than an API call: at 32 its queue alone would outlast wrk's timeout.
+        connections=4,
     ),
     Endpoint(
         "move",
@@ -159,6 +168,7 @@ def prepare(url: str, folder: Path, depth: int, seed: int = 7) -> Prepared:
         ),
         "funnel": _write(folder / "funnel.paths", ["/api/v1/metrics/funnel"]),
         "spread": _write(folder / "spread.paths", [f"/api/v1/innovations/{most_adopted}/spread"]),
+        "board": _write(folder / "board.paths", ["/board"]),
         "move": folder / "moves.txt",
     }
     facts: dict[str, object] = {

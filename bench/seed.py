@@ -296,6 +296,51 @@ def issue_keys(url: str, region: str = "north_west") -> dict[str, str]:
     return {"facilitator": facilitator, "admin": admin}
 
 
+BENCH_USER = "bench.facilitator@example.org"
+# Only ever on the benchmark's own throwaway databases.
+BENCH_PASSWORD = "bench-password-not-secret"
+
+
+def web_session(url: str, region: str = "north_west") -> str:
+    """A session cookie for the pages, through the app's own services: a
+    facilitator of `region`'s Health Innovation Network (made on first use)
+    signs in with a password, as a person would."""
+    from sqlmodel import col, select
+
+    from app.config import Settings
+    from app.db import Database
+    from app.models.user import User, UserCreate
+    from app.models.vocabulary import Role
+    from app.services import sessions, users
+    from app.web.deps import COOKIE
+
+    settings = Settings(database_url=url)
+    database = Database(settings)
+    try:
+        with database.transaction() as session:
+            if session.exec(select(User.id).where(User.email == BENCH_USER)).first() is None:
+                hin_id = session.exec(
+                    select(Organisation.id)
+                    .where(Organisation.kind == "health_innovation_network", Organisation.region == region)
+                    .order_by(col(Organisation.id))
+                ).first()
+                assert hin_id is not None, f"no Health Innovation Network in {region}"
+                data = UserCreate(
+                    email=BENCH_USER, name="Bench Facilitator", organisation_id=hin_id, role=Role.facilitator
+                )
+                users.create(session, None, data, BENCH_PASSWORD)
+            signed_in = sessions.sign_in(session, settings, BENCH_USER, BENCH_PASSWORD)
+            assert signed_in is not None, "the benchmark's facilitator could not sign in"
+    finally:
+        database.dispose()
+    return f"{COOKIE}={signed_in[1]}"
+
+
+def credentials(url: str) -> dict[str, str]:
+    """What each Endpoint.principal sends: the two API keys and the cookie."""
+    return {**issue_keys(url), "web": web_session(url)}
+
+
 def counts(url: str, tables: Iterable[str] = TABLES) -> dict[str, int]:
     engine = create_engine(url)
     try:

@@ -1,11 +1,16 @@
 -- Shared by the benchmark's wrk scripts: numbers each thread, sends the API
--- key, and at the end prints one line, "BENCH_JSON {...}", that bench/run.py
+-- key (or the session cookie), and at the end prints one line, "BENCH_JSON {...}", that bench/run.py
 -- reads: requests, duration, errors, latency percentiles (microseconds) and,
 -- where a script counts them, the responses by status code.
 
 local key = os.getenv("BENCH_KEY")
 if key and #key > 0 then
   wrk.headers["Authorization"] = "Bearer " .. key
+end
+-- The pages sign in with a session cookie instead ("hie_session=<token>").
+local cookie = os.getenv("BENCH_COOKIE")
+if cookie and #cookie > 0 then
+  wrk.headers["Cookie"] = cookie
 end
 
 local threads = {}
