@@ -9,12 +9,12 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: install assets run test lint bench clean
+.PHONY: install assets run test lint audit bench bench-scale clean
 
 # Reinstall whenever the declared dependencies change.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools  # the venv's own setuptools is old and has known CVEs
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
@@ -41,8 +41,16 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app
 
+# Known vulnerabilities in what is installed (pip-audit, with PyPI's data).
+audit: install
+	$(BIN)/python scripts/audit.py
+
 bench: install
 	$(BIN)/python -m bench.run --n 100000 --db sqlite --db postgresql --duration 10
+
+# PostgreSQL at 10,000 and 1,000,000 adoptions with 1, 2 and 4 workers (bench/README.md).
+bench-scale: install
+	$(BIN)/python -m bench.scale
 
 clean:
 	rm -rf $(VENV) data node_modules app/static/vendor .pytest_cache .mypy_cache .ruff_cache

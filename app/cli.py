@@ -2,7 +2,11 @@
 what a script needs on its last line of standard output."""
 
 import gc
+import os
+import shutil
+import signal
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -44,6 +48,13 @@ def _fail(exc: DomainError) -> None:
     raise typer.Exit(code=1)
 
 
+# How long uvicorn's supervisor waits for a worker to answer its health
+# check before killing it. A worker answers only once it has imported the
+# app: uvicorn's 5 seconds killed and restarted them forever on a busy
+# machine (tests/concurrency found it); a hung worker is still replaced.
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 @cli.command()
 def serve(
     host: Annotated[str, typer.Option(envvar="HOST")] = "127.0.0.1",
@@ -54,12 +65,27 @@ def serve(
     WEBHOOK_WORKER_IN_PROCESS=false (then run `hie worker` on its own)."""
     import uvicorn
 
+    from app import logs
+    from app.config import InsecureSettings
+
     settings = get_settings()
+    try:
+        settings.check_secrets()
+    except InsecureSettings as exc:
+        err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(code=1) from None
+    logs.configure(settings)
+    metrics_dir = _metrics_folder(workers)
     webhook_worker = None
     if settings.webhook_worker_in_process:
         from app import worker as worker_module
 
         webhook_worker = worker_module.start_in_thread(settings)
+    # uvicorn shuts down gracefully on SIGTERM, then raises it again for the
+    # handler it found: the default one killed the process there, before the
+    # lines below stopped the webhook worker, and told the orchestrator it
+    # was killed (tests/concurrency/test_crash.py). Ending here is the stop asked for.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
         uvicorn.run(
             "app.main:create_app",
@@ -69,12 +95,32 @@ def serve(
             workers=workers,
             proxy_headers=True,
             log_level=settings.log_level,
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+            log_config=None,  # uvicorn's loggers go through app/logs.py's handler
+            access_log=False,  # it would log raw paths, set-password tokens and all
         )
     finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
         if webhook_worker is not None:
             thread, stop = webhook_worker
             stop.set()
             thread.join(timeout=settings.webhook_timeout_seconds + 5)
+
+
+def _exit_cleanly(*_: object) -> None:
+    raise SystemExit(0)
+
+
+def _metrics_folder(workers: int) -> str | None:
+    """With several workers, a fresh folder where each writes its metrics
+    for /metrics to add up (app/metrics.py); None when there is one, or when
+    PROMETHEUS_MULTIPROC_DIR already names one (then its owner empties it)."""
+    if workers < 2 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None
+    folder = tempfile.mkdtemp(prefix="hie-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder  # the workers inherit it
+    return folder
 
 
 @cli.command()
@@ -333,6 +379,41 @@ def export(
         database.dispose()
     if output:
         print(f"exported {count} records to {output}")
+
+
+@cli.command()
+def backup(
+    file: Annotated[Path, typer.Argument(dir_okay=False, help="The file to write (replaced if there).")],
+) -> None:
+    """Copy the whole database to FILE while the service runs: SQLite's
+    online backup, or pg_dump's custom format on PostgreSQL."""
+    from app import backups
+
+    try:
+        backups.backup(get_settings().database_url, file)
+    except backups.BackupError as exc:
+        err.print(f"Not backed up: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(code=1) from None
+    print(f"backed up to {file}")
+
+
+@cli.command()
+def restore(
+    file: Annotated[Path, typer.Argument(dir_okay=False, help="A file `hie backup` wrote.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a database that already holds tables.")
+    ] = False,
+) -> None:
+    """Replace the database with a backup (stop the service first; then
+    `hie migrate` brings an older backup to the newest schema)."""
+    from app import backups
+
+    try:
+        backups.restore(get_settings().database_url, file, force=force)
+    except backups.BackupError as exc:
+        err.print(f"Not restored: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(code=1) from None
+    print(f"restored from {file}")
 
 
 def main() -> None:

@@ -7,6 +7,13 @@ from typing import Literal
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DATA_DIR = Path("data")
+DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me"
+# A secret shorter than this is guessable: production refuses it.
+MIN_SECRET_LENGTH = 32
+
+
+class InsecureSettings(RuntimeError):
+    """Production settings that would run with a secret everyone knows."""
 
 
 class Settings(BaseSettings):
@@ -43,8 +50,15 @@ class Settings(BaseSettings):
     # Delivered and failed deliveries are kept this long for the page.
     webhook_keep_days: int = 30
     log_level: str = "info"
-    # Signs CSRF tokens. Set a long random SECRET_KEY outside development.
-    secret_key: str = "development-only-secret-key-change-me"
+    # One JSON object per line (app/logs.py); "console" reads better in a terminal.
+    log_format: Literal["json", "console"] = "json"
+    # Signs CSRF tokens and hashes applicants' addresses. Set a long random
+    # SECRET_KEY outside development: production refuses to start without one.
+    secret_key: str = DEVELOPMENT_SECRET_KEY
+    # Who may read /metrics (app/metrics.py): a scraper sending
+    # `Authorization: Bearer <METRICS_TOKEN>`, or, with no token set, only
+    # callers on the loopback address.
+    metrics_token: str | None = None
     session_hours: int = 8
     # Sign-in failures for one email address before each next try must wait.
     sign_in_free_failures: int = 5
@@ -83,6 +97,26 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    def check_secrets(self) -> None:
+        """In production, refuse secrets left at their development defaults
+        or too short to be secret; elsewhere anything goes."""
+        if self.environment != "production":
+            return
+        problems = []
+        if self.secret_key == DEVELOPMENT_SECRET_KEY or len(self.secret_key) < MIN_SECRET_LENGTH:
+            problems.append(
+                f"SECRET_KEY is the development default or shorter than {MIN_SECRET_LENGTH} characters"
+            )
+        if self.metrics_token is not None and len(self.metrics_token) < MIN_SECRET_LENGTH:
+            problems.append(f"METRICS_TOKEN is shorter than {MIN_SECRET_LENGTH} characters")
+        if problems:
+            raise InsecureSettings(
+                "Refusing to start with ENVIRONMENT=production: "
+                + "; ".join(problems)
+                + ". Set a long random value, for example from "
+                '`python -c "import secrets; print(secrets.token_urlsafe(48))"`.'
+            )
 
 
 @lru_cache

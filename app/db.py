@@ -18,6 +18,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from app import nul_characters
 from app.config import Settings
 
 
@@ -75,6 +76,8 @@ class Database:
                 pool_pre_ping=True,
             )
             self.read_engine = self.write_engine
+        for engine in {self.write_engine, self.read_engine}:
+            event.listen(engine, "before_cursor_execute", nul_characters.refuse_in_statement)
 
     @property
     def dialect(self) -> str:
@@ -106,21 +109,27 @@ class Admission:
     forever. A request holds its connection across several hops between the
     event loop and the thread pool; so it is let in only when the pool has a
     connection for it (no thread ever blocks on an empty pool while the
-    requests that would free one wait for a thread), and on SQLite only one
-    writer per process at a time (no thread busy-waits on the write lock
-    that another request of the same process holds while it waits for a
-    thread). Both waits happen on the event loop, holding nothing."""
+    requests that would free one wait for a thread), and only so many
+    writers per process at a time: on SQLite one (no thread busy-waits on
+    the write lock that another request of the same process holds while it
+    waits for a thread); on PostgreSQL one fewer than the threads, because a
+    writer's thread blocks on a row lock (`FOR UPDATE`) that another request
+    may hold while it waits for a thread: with every thread so blocked, none
+    would ever come free (tests/concurrency/test_one_etag.py found it). Reads
+    never wait on a lock, so a thread always comes free for the holder. Both
+    waits happen on the event loop, holding nothing."""
 
     def __init__(self, database: Database) -> None:
         settings = database.settings
         self._slots = asyncio.Semaphore(settings.db_pool_size * 2)
-        self._writer = asyncio.Lock() if settings.is_sqlite else None
+        writers = 1 if settings.is_sqlite else max(1, settings.threadpool_size - 1)
+        self._writers = asyncio.Semaphore(writers)
 
     @asynccontextmanager
     async def admit(self, *, write: bool) -> AsyncIterator[None]:
         async with self._slots:
-            if write and self._writer is not None:
-                async with self._writer:
+            if write:
+                async with self._writers:
                     yield
             else:
                 yield

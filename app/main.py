@@ -1,7 +1,6 @@
 """The application: the pages, the JSON API and the health probes over one
 database. `create_app` composes the parts so that each could be served alone."""
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
-from app import api, error_handlers, web
+from app import api, error_handlers, logs, metrics, observability, web
 from app.api import health, problems
 from app.api.rate_limits import ApiRateLimitMiddleware
 from app.body_size import BodySizeLimitMiddleware
@@ -48,6 +47,7 @@ and a request over it gets 429 with `Retry-After`.
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
+    settings.check_secrets()  # production refuses development secrets before anything starts
     database = database or Database(settings)
     areas.load(settings.programme_area)  # a misspelt PROGRAMME_AREA stops the start, not the first applicant
 
@@ -86,10 +86,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         "/assets", StaticFiles(directory=STATIC_DIR / "vendor" / "assets", check_dir=False), name="assets"
     )
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(api.router)
     app.include_router(web.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    logging.basicConfig(level=settings.log_level.upper())
+    logs.configure(settings)
+    observability.install(app)  # request ids, the request log and metrics, around everything
     return app
 
 
@@ -103,5 +105,6 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         problem = problems.Problem.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(problem.pop("$defs", {}))
         components["Problem"] = problem
+        problems.declare_body_limit(schema)
         app.openapi_schema = schema
     return app.openapi_schema

@@ -184,8 +184,13 @@ class RateLimiter:
         self.secret = settings.secret_key.encode()
         self.api = Policy("api", parse(settings.api_rate_limit))
         self.sign_in = Policy("sign-in", parse(settings.sign_in_rate_limit))
+        # Counters in the database take connections from the requests' pool, so
+        # they are admitted like a request (app/db.py): otherwise every thread
+        # could block on an empty pool while the requests holding its
+        # connections wait for a thread (bench/scale.py found it on PostgreSQL).
+        self.in_database = isinstance(self.storage, DatabaseStorage)
         # SQLite has one writer: the counters' writes queue with the requests'.
-        self.queue_writes = isinstance(self.storage, DatabaseStorage) and database.dialect == "sqlite"
+        self.queue_writes = self.in_database and database.dialect == "sqlite"
 
     def identity(self, kind: str, value: str) -> str:
         """A keyed hash, so the counters never hold an API key or an address."""
@@ -209,16 +214,19 @@ class RateLimiter:
     async def hit(self, request: Request, policy: Policy, identity: str) -> Verdict | None:
         """`hit_now` off the event loop; None when the storage failed (let through)."""
         try:
-            if self.queue_writes:
-                async with get_admission(request).admit(write=True):
+            if self.in_database:
+                async with get_admission(request).admit(write=self.queue_writes):
                     return await run_in_threadpool(self.hit_now, policy, identity)
             return await run_in_threadpool(self.hit_now, policy, identity)
         except StorageError:
             log.exception("rate-limit storage failed; letting the request through")
             return None
 
-    async def peek(self, policy: Policy, identity: str) -> Verdict | None:
+    async def peek(self, request: Request, policy: Policy, identity: str) -> Verdict | None:
         try:
+            if self.in_database:
+                async with get_admission(request).admit(write=False):
+                    return await run_in_threadpool(self.peek_now, policy, identity)
             return await run_in_threadpool(self.peek_now, policy, identity)
         except StorageError:
             log.exception("rate-limit storage failed; letting the request through")
@@ -241,7 +249,7 @@ async def failed_sign_ins(request: Request) -> AsyncIterator[None]:
     per-email slow-down (app/services/sessions.py) still applies too."""
     limiter = limiter_of(request)
     identity = limiter.identity("address", client_address(request))
-    verdict = await limiter.peek(limiter.sign_in, identity)
+    verdict = await limiter.peek(request, limiter.sign_in, identity)
     if verdict is not None and not verdict.allowed:
         raise SignInThrottled(
             f"Too many failed sign-ins from your network. Wait {verdict.retry_after} seconds and try again.",

@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # Settings the tests choose for each server; the rest are the service's defaults.
 # Starting takes a few seconds; far longer on a machine busy with other work.
 READY_SECONDS = 120
+# Server processes resolve no names but localhost (tests/offline/sitecustomize.py).
+OFFLINE = ROOT / "tests" / "offline"
 CLEARED = ("RATE_LIMIT_STORAGE", "REDIS_URL", "API_RATE_LIMIT", "SIGN_IN_RATE_LIMIT", "RATE_LIMIT_PREFIX")
 
 
@@ -47,7 +49,13 @@ def running_servers(
     migrated), started together: their base URLs."""
     environment = {k: v for k, v in os.environ.items() if k not in CLEARED}
     environment.update(
-        {"DATABASE_URL": database_url, "ENVIRONMENT": "development", "LOG_LEVEL": "warning", **env}
+        {
+            "DATABASE_URL": database_url,
+            "ENVIRONMENT": "development",
+            "LOG_LEVEL": "warning",
+            "PYTHONPATH": str(OFFLINE),
+            **env,
+        }
     )
     started: list[tuple[str, subprocess.Popen[bytes], Path]] = []
     with ExitStack() as stack:

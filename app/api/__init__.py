@@ -1,7 +1,8 @@
 """The versioned JSON API (API.md), served under /api/v1."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from app import nul_characters
 from app.api import (
     adoptions,
     api_keys,
@@ -20,7 +21,7 @@ from app.api import (
     webhooks,
 )
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(nul_characters.refuse_in_api_request)])
 for module in (
     organisations,
     innovations,

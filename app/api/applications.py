@@ -32,6 +32,8 @@ from app.services import applications
 from app.services.pagination import Page
 
 router = APIRouter(prefix="/applications", tags=["applications"])
+# `:uuid` on the id, so that `/applications/status` and `/replies` are never taken for an id:
+# a PATCH there is 405, not a 428 from the review route.
 
 
 def load_application(
@@ -110,7 +112,7 @@ def list_applications(
 
 
 @router.get(
-    "/{application_id}",
+    "/{application_id:uuid}",
     response_model=ApplicationPublic,
     responses={**responses(403, 404), 200: {"headers": ETAG_HEADER}},
 )
@@ -120,7 +122,7 @@ def get_application(response: Response, application: ApplicationDep) -> Applicat
 
 
 @router.patch(
-    "/{application_id}",
+    "/{application_id:uuid}",
     response_model=ApplicationPublic,
     responses={**responses(403, 404, 409, 412, 428), 200: {"headers": ETAG_HEADER}},
 )
@@ -140,7 +142,7 @@ def review_application(
     return applications.to_public(application)
 
 
-@router.get("/{application_id}/notes", response_model=Page[NotePublic], responses=responses(403, 404))
+@router.get("/{application_id:uuid}/notes", response_model=Page[NotePublic], responses=responses(403, 404))
 def list_notes(session: SessionDep, principal: PrincipalDep, application: ApplicationDep) -> Page[NotePublic]:
     """The review's trail, oldest first: the team's notes, the requests to the
     applicant and their replies, the decision. A handful per application, so
@@ -150,7 +152,7 @@ def list_notes(session: SessionDep, principal: PrincipalDep, application: Applic
 
 
 @router.post(
-    "/{application_id}/notes",
+    "/{application_id:uuid}/notes",
     status_code=201,
     response_model=NotePublic,
     responses=responses(403, 404),
@@ -163,7 +165,7 @@ def add_note(
 
 
 @router.post(
-    "/{application_id}/acceptance",
+    "/{application_id:uuid}/acceptance",
     status_code=201,
     response_model=Accepted,
     responses=responses(403, 404, 409, 412, 428),
@@ -193,7 +195,7 @@ def accept_application(
 
 
 @router.post(
-    "/{application_id}/password-link",
+    "/{application_id:uuid}/password-link",
     status_code=201,
     response_model=PasswordLink,
     responses=responses(403, 404, 409),

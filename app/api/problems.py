@@ -68,10 +68,21 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc)
 
 
+def _field_error(error: Any) -> FieldError:
+    if error["type"] == "json_invalid":  # its loc ends with the offset of the fault, not a field
+        return FieldError("body", f"Not valid JSON: {error.get('ctx', {}).get('error', error['msg'])}.")
+    return FieldError(_field(error["loc"]), error["msg"])
+
+
 def validation_problem(exc: RequestValidationError) -> JSONResponse:
-    errors = [FieldError(_field(e["loc"]), e["msg"]) for e in exc.errors()]
+    errors = [_field_error(e) for e in exc.errors()]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     return problem(422, "Invalid input", detail, "validation", errors=errors)
+
+
+def unparseable_body() -> JSONResponse:
+    errors = [FieldError("body", "Not JSON in UTF-8.")]
+    return problem(422, "Invalid input", "body: Not JSON in UTF-8.", "validation", errors=errors)
 
 
 def http_problem(exc: StarletteHTTPException) -> JSONResponse:
@@ -128,3 +139,12 @@ def responses(*statuses: int, public: bool = False) -> dict[int | str, dict[str,
             **({} if public else RATE_LIMIT_HEADERS),
         }
     return declared
+
+
+def declare_body_limit(schema: dict[str, Any]) -> None:
+    """413 on every operation that takes a body: BodySizeLimitMiddleware
+    (app/body_size.py) answers it for any of them, before the route runs."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                operation["responses"].setdefault("413", responses(413, public=True)[413])

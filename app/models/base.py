@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from pydantic import AnyHttpUrl, BeforeValidator, PlainSerializer, UrlConstraints
+from pydantic import AfterValidator, AnyHttpUrl, BeforeValidator, PlainSerializer, UrlConstraints
 from sqlalchemy import JSON, DateTime, MetaData
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
@@ -53,8 +53,21 @@ def _rfc3339(value: datetime) -> str:
 Timestamp = Annotated[datetime, BeforeValidator(_utc_or_none), PlainSerializer(_rfc3339, return_type=str)]
 
 
+WEB_ADDRESS_LENGTH = 500
+
+
+def _fits_its_column(url: AnyHttpUrl) -> AnyHttpUrl:
+    """The address as stored, percent-encoded and with its host in punycode,
+    can be far longer than what was typed (an é becomes %C3%A9)."""
+    if len(str(url)) > WEB_ADDRESS_LENGTH:
+        raise ValueError(f"Use an address of at most {WEB_ADDRESS_LENGTH} characters once encoded")
+    return url
+
+
 # A web address as the API takes one: http or https, and no longer than its column.
-WebAddress = Annotated[AnyHttpUrl, UrlConstraints(max_length=500)]
+WebAddress = Annotated[
+    AnyHttpUrl, UrlConstraints(max_length=WEB_ADDRESS_LENGTH), AfterValidator(_fits_its_column)
+]
 
 
 class Versioned(SQLModel):

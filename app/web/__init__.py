@@ -12,6 +12,7 @@ from app.web import (
     analytics,
     api_keys,
     applications,
+    audit,
     auth,
     board,
     challenges,
@@ -33,3 +34,4 @@ for module in (join, applications, accounts):
     router.include_router(module.router)
 router.include_router(analytics.router)
 router.include_router(webhooks.router)
+router.include_router(audit.router)

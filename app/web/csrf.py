@@ -26,8 +26,10 @@ def _sign(secret: str, value: str) -> str:
 
 
 def token(request: Request) -> str:
-    """The token this browser's forms must carry."""
-    return _sign(request.app.state.settings.secret_key, request.state.csrf_cookie)
+    """The token this browser's forms must carry; none (so no form can pass)
+    on a path that gets no cookie, such as a missing static file's error page."""
+    cookie = getattr(request.state, "csrf_cookie", None)
+    return _sign(request.app.state.settings.secret_key, cookie) if cookie else ""
 
 
 async def require(request: Request) -> None:

@@ -20,8 +20,16 @@ class SignInRequired(DomainError):
 
 
 def safe_next(target: str | None) -> str:
-    """Only a path on this site: never an open redirect elsewhere."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")) and "\\" not in target:
+    """Only a path on this site: never an open redirect elsewhere. Control
+    characters are refused too: browsers drop tabs and new lines from a URL,
+    so "/<tab>/evil.example" would become "//evil.example"."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith(("//", "/\\"))
+        and "\\" not in target
+        and not any(ord(char) < 0x20 or ord(char) == 0x7F for char in target)
+    ):
         return target
     return "/"
 

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
+from app import nul_characters
 from app.errors import ValidationFailed
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -18,7 +19,9 @@ MAX_FORM_FIELDS = 200
 
 async def read_form(request: Request) -> FormData:
     """The posted form, read on the event loop so sync routes can use it."""
-    return await request.form(max_fields=MAX_FORM_FIELDS, max_files=0)
+    form = await request.form(max_fields=MAX_FORM_FIELDS, max_files=0)
+    nul_characters.refuse_in_form(form)
+    return form
 
 
 FormDep = Annotated[FormData, Depends(read_form)]

@@ -2,26 +2,29 @@
 sign-ins; 429 with Retry-After and the IETF RateLimit headers; counters that
 hold across processes, in the database and in Redis."""
 
+import asyncio
 import re
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import redis
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from limits.storage import RedisStorage
 from sqlmodel import Session, func, select
 
 from app.config import Settings
-from app.db import Database
+from app.db import Admission, Database
 from app.models import RateLimitCounter
 from app.models.user import UserCreate
-from app.rate_limits import PRUNE_BATCH, DatabaseStorage, RateLimiter, make_storage
+from app.rate_limits import PRUNE_BATCH, DatabaseStorage, Policy, RateLimiter, Verdict, make_storage
 from app.services import users
 from tests.api.helpers import assert_problem
 from tests.factories import World, make_key, make_org
@@ -188,6 +191,55 @@ def test_the_database_storage_starts_a_new_window_and_prunes_ended_ones(fresh_da
     assert left == 2
     assert storage.check()
     assert storage.reset() == 2
+
+
+class CountingAdmission(Admission):
+    """The app's admission, counting what is inside it at each moment."""
+
+    def __init__(self, database: Database) -> None:
+        super().__init__(database)
+        self.inside = 0
+
+    @asynccontextmanager
+    async def admit(self, *, write: bool) -> AsyncIterator[None]:
+        async with super().admit(write=write):
+            self.inside += 1
+            try:
+                yield
+            finally:
+                self.inside -= 1
+
+
+def test_the_database_counters_are_admitted_like_a_request(
+    app: FastAPI, client: TestClient, fresh_database: Database, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A counter takes its connection from the requests' pool. Counted outside
+    the admission (app/db.py), every thread could wait on an empty pool while
+    the requests that hold its connections wait for a thread: on PostgreSQL
+    the service stalled for the pool's 30 s timeout under 32 connections
+    (bench/scale.py)."""
+    settings = fresh_database.settings.model_copy(
+        update={"rate_limit_storage": None, "redis_url": None, "rate_limit_prefix": uuid.uuid4().hex}
+    )
+    limiter = RateLimiter(settings, fresh_database)
+    assert isinstance(limiter.storage, DatabaseStorage)
+    admission = CountingAdmission(fresh_database)
+    inside: list[int] = []
+    for name in ("hit_now", "peek_now"):
+        counted = getattr(limiter, name)
+
+        def spy(policy: Policy, identity: str, counted: Any = counted) -> Verdict:
+            inside.append(admission.inside)
+            return counted(policy, identity)
+
+        monkeypatch.setattr(limiter, name, spy)
+    app.state.rate_limiter, app.state.admission = limiter, admission
+
+    answer = client.get("/api/v1/stages", headers=world.auth("trust"))
+    assert answer.status_code == 200 and "RateLimit" in answer.headers
+    request = Request({"type": "http", "app": app, "method": "POST", "path": "/sign-in", "headers": []})
+    asyncio.run(limiter.peek(request, limiter.sign_in, "an address"))
+    assert inside == [1, 1]  # the API key's count, then the sign-in check: each admitted
 
 
 def test_the_storage_is_redis_when_redis_url_is_set_else_the_database(database: Database) -> None:

@@ -1,9 +1,12 @@
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from app.models.base import utcnow
 from app.models.web_session import WebSession
+from app.services import sessions
 from tests.web.conftest import PASSWORD, csrf_token
 
 
@@ -72,8 +75,13 @@ def test_a_failed_sign_in_does_not_say_whether_the_email_exists(
     assert known.text.replace("supplier@", "X@") == unknown.text.replace("ghost@", "X@")
 
 
-def test_repeated_failures_slow_down(client: TestClient, sign_in: Callable[[str], str]) -> None:
+def test_repeated_failures_slow_down(
+    client: TestClient, sign_in: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     sign_in("supplier")
+    # The clock stands still, so the waits hold however long each password check takes.
+    now = utcnow()
+    monkeypatch.setattr(sessions, "utcnow", lambda: now)
     client.cookies.clear()
     token = csrf_token(client)
     statuses = [
