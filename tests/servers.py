@@ -41,12 +41,9 @@ def _wait_until_ready(base: str, process: subprocess.Popen[bytes], log: Path) ->
     raise RuntimeError(f"the service did not become ready:\n{log.read_text()}")
 
 
-@contextmanager
-def running_servers(
-    database_url: str, folder: Path, env: dict[str, str], count: int = 2
-) -> Iterator[list[str]]:
-    """`count` separate `hie serve` processes on DATABASE_URL (already
-    migrated), started together: their base URLs."""
+def server_environment(database_url: str, env: dict[str, str]) -> dict[str, str]:
+    """What a test's `hie serve` runs with: this process's environment less
+    the settings the tests choose, then DATABASE_URL, quiet logs, no DNS and `env`."""
     environment = {k: v for k, v in os.environ.items() if k not in CLEARED}
     environment.update(
         {
@@ -57,6 +54,16 @@ def running_servers(
             **env,
         }
     )
+    return environment
+
+
+@contextmanager
+def running_servers(
+    database_url: str, folder: Path, env: dict[str, str], count: int = 2
+) -> Iterator[list[str]]:
+    """`count` separate `hie serve` processes on DATABASE_URL (already
+    migrated), started together: their base URLs."""
+    environment = server_environment(database_url, env)
     started: list[tuple[str, subprocess.Popen[bytes], Path]] = []
     with ExitStack() as stack:
         for _ in range(count):

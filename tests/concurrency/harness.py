@@ -26,7 +26,7 @@ from sqlmodel import Session, col, select
 from app.db import Database
 from app.models import Adoption, Event, Organisation
 from tests.factories import FULL_GATE, make_adoption, make_innovation, make_key, make_org
-from tests.servers import CLEARED, ROOT, _wait_until_ready, free_port
+from tests.servers import ROOT, _wait_until_ready, free_port, server_environment
 
 # High enough that no load here meets it: the limit is counted (in the
 # database, as in production) but never refuses.
@@ -60,10 +60,7 @@ class Server:
         return self.log_path.read_text(errors="replace")
 
     def start(self) -> None:
-        environment = {k: v for k, v in os.environ.items() if k not in CLEARED}
-        environment.update(
-            {"DATABASE_URL": self.database_url, "ENVIRONMENT": "development", **ENV, **self.env}
-        )
+        environment = server_environment(self.database_url, {**ENV, **self.env})
         command = [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)]
         with self.log_path.open("a") as log:
             self.process = subprocess.Popen(
