@@ -41,7 +41,7 @@ import hmac
 import logging
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -213,21 +213,25 @@ class RateLimiter:
 
     async def hit(self, request: Request, policy: Policy, identity: str) -> Verdict | None:
         """`hit_now` off the event loop; None when the storage failed (let through)."""
-        try:
-            if self.in_database:
-                async with get_admission(request).admit(write=self.queue_writes):
-                    return await run_in_threadpool(self.hit_now, policy, identity)
-            return await run_in_threadpool(self.hit_now, policy, identity)
-        except StorageError:
-            log.exception("rate-limit storage failed; letting the request through")
-            return None
+        return await self._off_loop(request, self.hit_now, policy, identity, write=self.queue_writes)
 
     async def peek(self, request: Request, policy: Policy, identity: str) -> Verdict | None:
+        return await self._off_loop(request, self.peek_now, policy, identity, write=False)
+
+    async def _off_loop(
+        self,
+        request: Request,
+        check: Callable[[Policy, str], Verdict],
+        policy: Policy,
+        identity: str,
+        *,
+        write: bool,
+    ) -> Verdict | None:
         try:
             if self.in_database:
-                async with get_admission(request).admit(write=False):
-                    return await run_in_threadpool(self.peek_now, policy, identity)
-            return await run_in_threadpool(self.peek_now, policy, identity)
+                async with get_admission(request).admit(write=write):
+                    return await run_in_threadpool(check, policy, identity)
+            return await run_in_threadpool(check, policy, identity)
         except StorageError:
             log.exception("rate-limit storage failed; letting the request through")
             return None
