@@ -1,5 +1,8 @@
 """Alembic, driven from code: `hie migrate`, `/readyz` and the tests use it."""
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -8,7 +11,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from app.db import make_sqlite_folder
 
@@ -37,9 +42,43 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
+# Any fixed number: PostgreSQL's advisory locks are named by a 64-bit key.
+MIGRATION_LOCK_KEY = 0x4849_455F_4D49_4752  # "HIE_MIGR"
+
+
 def upgrade(database_url: str, revision: str = "head") -> None:
+    """Alembic's upgrade, one migrator at a time: instances that start
+    together (each container runs `hie migrate` before serving) queue on a
+    lock, and the later ones find the schema already at head and do nothing,
+    where without it two would both run a migration's DDL and one fail."""
     make_sqlite_folder(database_url)
-    command.upgrade(alembic_config(database_url), revision)
+    with _one_migrator(database_url):
+        command.upgrade(alembic_config(database_url), revision)
+
+
+@contextmanager
+def _one_migrator(database_url: str) -> Iterator[None]:
+    """A session-level advisory lock on PostgreSQL, held by a connection of
+    its own beside Alembic's; on SQLite an exclusive lock on a file next to
+    the database (only processes on one machine share a SQLite file)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "postgresql":
+        engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                try:
+                    yield
+                finally:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        finally:
+            engine.dispose()
+    elif url.database and url.database != ":memory:":
+        with open(f"{url.database}.migrating", "a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)  # released when the file closes
+            yield
+    else:
+        yield
 
 
 def downgrade(database_url: str, revision: str = "base") -> None:

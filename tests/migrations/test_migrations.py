@@ -1,6 +1,8 @@
 """The schema comes only from migrations: they build it from nothing on each
 database, take it down again, and match the models exactly."""
 
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from app.migrations import downgrade, include_object, upgrade
 from app.models import Adoption, metadata
 from tests.databases import BACKENDS, empty_database, migrated_database
 from tests.factories import make_world
+from tests.servers import server_environment
 from tests.services.test_analytics import Exchange
 
 DEFAULT_STAGES = [
@@ -102,3 +105,28 @@ def _furthest(engine: Engine, ids: list[uuid.UUID]) -> list[str]:
     with Session(engine) as session:
         found = dict(session.exec(select(Adoption.id, Adoption.furthest_stage)).all())
     return [found[i] for i in ids]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_instances_starting_together_migrate_one_at_a_time(backend: str, tmp_path: Path) -> None:
+    """Three `hie migrate` at once on an empty database (three containers
+    starting together): each waits its turn, all succeed, no drift."""
+    with empty_database(backend, tmp_path) as url:
+        environment = server_environment(url, {})
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-m", "app.cli", "migrate"],
+                env=environment,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            for _ in range(3)
+        ]
+        outputs = [process.communicate(timeout=120)[0].decode() for process in processes]
+        assert [process.returncode for process in processes] == [0, 0, 0], outputs
+        assert _drift(url) == []
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        engine.dispose()
+        assert len(versions) == 1
