@@ -38,7 +38,11 @@ the records it refers to; inserts and events go in as one COPY (PostgreSQL)
 or one driver executemany (SQLite, with a bigger page cache) per table. The
 services' work per record (validation, checks, event payloads) is done per
 record, in memory; event payloads are built from the validated values
-(records.public_json), not validated again. bench/RESULTS.md has the numbers.
+(records.public_json), not validated again. Records already there are read
+as rows of their columns to be compared (Existing): table objects are made
+only for a chunk where one changes. NUL characters are looked for as each
+record is read, where the error has a place, so the bulk writes need not
+pass app/nul_characters.py's statement hook. bench/RESULTS.md has the numbers.
 """
 
 import csv
@@ -59,10 +63,12 @@ from typing import IO, Any
 from pydantic import ValidationError
 from sqlalchemy import Table, insert, tuple_
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import sqltypes
 from sqlmodel import Session, SQLModel, col, delete, select
 
+from app import nul_characters
 from app.auth import Principal
 from app.errors import DomainError, FieldError, GateNotMet, ValidationFailed
 from app.models.adoption import Adoption, AdoptionCreate, Lead
@@ -240,6 +246,29 @@ def _diff(record: Any, values: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in values.items() if getattr(record, name) != value}
 
 
+class Existing:
+    """The owner's records of one chunk's refs, by ref: rows of their columns
+    to compare the import's records with, and, only once one of them changes,
+    the chunk's table objects (one query) to change. A second identical
+    import changes nothing, and making a table object of each row cost it a
+    third of its time."""
+
+    def __init__(self, session: Session, model: Any, rows: dict[str, Any]) -> None:
+        self.session, self.model, self.rows = session, model, rows
+        self.objects: dict[uuid.UUID, Any] | None = None
+
+    def get(self, ref: str) -> Any:
+        return self.rows.get(ref)
+
+    def full(self, row: Any) -> Any:
+        """The table object of a row of this chunk."""
+        if self.objects is None:
+            ids = [found.id for found in self.rows.values()]
+            stmt = select(self.model).where(col(self.model.id).in_(ids))
+            self.objects = {record.id: record for record in self.session.exec(stmt)}
+        return self.objects[row.id]
+
+
 @dataclass
 class Counts:
     """A kind's counts as the import goes (a plain object: ImportResult's
@@ -412,17 +441,25 @@ class Importer:
                 place, "external_ref", f"Also at {first}: each external_ref may appear once in an import."
             )
             return None
+        # Checked here, where it has a place, rather than by the statement hook
+        # (app/nul_characters.py): the writes below go around it (COPY, the driver's executemany).
+        if nul_characters.holds_nul(data):
+            for path in nul_characters.paths_with_nul(data):
+                self.error(place, _path(path), nul_characters.MESSAGE)
         return ref, dict(data)
 
     # --- looking records up, a chunk at a time
 
-    def _existing(self, model: Any, refs: Iterable[str]) -> dict[str, Any]:
-        """The owner's records of these refs, by ref (loaded to be compared and changed)."""
+    def _existing(self, model: Any, refs: Iterable[str]) -> Existing:
+        """The owner's records of these refs, by ref, to be compared (and changed)."""
         wanted = list(refs)
         if not wanted:
-            return {}
-        stmt = select(model).where(model.owner_org_id == self.owner, col(model.external_ref).in_(wanted))
-        return {record.external_ref: record for record in self.session.exec(stmt)}
+            return Existing(self.session, model, {})
+        table = model.__table__
+        stmt = select(*table.columns).where(
+            table.c.owner_org_id == self.owner, table.c.external_ref.in_(wanted)
+        )
+        return Existing(self.session, model, {row.external_ref: row for row in self.session.execute(stmt)})
 
     def _learn(
         self, kind: str, records: list[tuple[Place, str, dict[str, Any]]], ref_field: str, id_field: str
@@ -504,7 +541,7 @@ class Importer:
             if current is None:
                 self._new_organisation(batch, place, ref, org_data, counts)
             else:
-                self._changed_organisation(batch, place, ref, org_data, current, counts)
+                self._changed_organisation(batch, place, ref, org_data, existing, current, counts)
         return batch
 
     def _check_ods(self, place: Place, code: str, holder: uuid.UUID | None, current: Any) -> None:
@@ -534,14 +571,16 @@ class Importer:
         place: Place,
         ref: str,
         data: OrganisationCreate,
-        org: Organisation,
+        existing: Existing,
+        current: Any,
         counts: Counts,
     ) -> None:
-        changes = _diff(org, data.model_dump(exclude_unset=True))
-        self.by_ref["organisations"][ref] = OrgKnown(org.id, changes.get("region", org.region))
+        changes = _diff(current, data.model_dump(exclude_unset=True))
+        self.by_ref["organisations"][ref] = OrgKnown(current.id, changes.get("region", current.region))
         if not changes:
             counts.unchanged += 1
             return
+        org = existing.full(current)
         try:
             organisations.check_change(self.principal, org)
         except DomainError as exc:
@@ -573,7 +612,7 @@ class Importer:
             if current is None:
                 self._new_innovation(batch, place, ref, innovation_data, supplier_field, counts)
             else:
-                self._changed_innovation(batch, place, ref, innovation_data, current, counts)
+                self._changed_innovation(batch, place, ref, innovation_data, existing, current, counts)
         return batch
 
     def _new_innovation(
@@ -607,11 +646,13 @@ class Importer:
         place: Place,
         ref: str,
         data: InnovationCreate,
-        innovation: Innovation,
+        existing: Existing,
+        innovation: Any,
         counts: Counts,
     ) -> None:
         changes = _diff(innovation, innovations.stored_values(data, partial=True))
         if changes:
+            innovation = existing.full(innovation)
             try:
                 innovations.check_change(self.principal, innovation)
                 if "supplier_id" in changes:
@@ -656,7 +697,7 @@ class Importer:
             if current is None:
                 self._new_challenge(batch, place, ref, challenge_data, owner_field, counts)
             else:
-                self._changed_challenge(batch, place, ref, challenge_data, current, counts)
+                self._changed_challenge(batch, place, ref, challenge_data, existing, current, counts)
         return batch
 
     def _new_challenge(
@@ -686,14 +727,16 @@ class Importer:
         place: Place,
         ref: str,
         data: ChallengeCreate,
-        challenge: Challenge,
+        existing: Existing,
+        current: Any,
         counts: Counts,
     ) -> None:
-        self.by_ref["challenges"][ref] = ChallengeKnown(challenge.id)
-        changes = _diff(challenge, data.model_dump(exclude_unset=True))
+        self.by_ref["challenges"][ref] = ChallengeKnown(current.id)
+        changes = _diff(current, data.model_dump(exclude_unset=True))
         if not changes:
             counts.unchanged += 1
             return
+        challenge = existing.full(current)
         try:
             challenges.check_change(self.principal, challenge)
             if "owner_id" in changes:
@@ -748,7 +791,9 @@ class Importer:
             if current is None:
                 self._new_adoption(batch, place, data, innovation, adopter, move, names, taken, counts)
             else:
-                self._changed_adoption(batch, place, data, innovation, adopter, move, names, current, counts)
+                self._changed_adoption(
+                    batch, place, data, innovation, adopter, move, names, existing, current, counts
+                )
         return batch
 
     def _known_lead(self, data: dict[str, Any]) -> None:
@@ -860,18 +905,20 @@ class Importer:
         adopter: OrgKnown,
         move: tuple[str | None, str | None],
         names: dict[str, str],
-        adoption: Adoption,
+        existing: Existing,
+        current: Any,
         counts: Counts,
     ) -> None:
         for name in ("innovation_id", "organisation_id"):
-            if getattr(data, name) != getattr(adoption, name):
+            if getattr(data, name) != getattr(current, name):
                 self.error(place, names[name], "An adoption's innovation and organisation do not change.")
                 return
         patch = data.model_dump(exclude_unset=True, exclude={"innovation_id", "organisation_id"})
-        changes = _diff(adoption, adoptions.changes(adoption, patch))
-        if not changes and move[0] in (None, adoption.stage):
+        changes = _diff(current, adoptions.changes(current, patch))
+        if not changes and move[0] in (None, current.stage):
             counts.unchanged += 1
             return
+        adoption = existing.full(current)
         try:
             adoptions.check_change(self.principal, adoption, adopter.region)
         except DomainError as exc:
@@ -995,7 +1042,16 @@ def _executemany(session: Session, dialect: Dialect, table: Table, rows: list[di
         values = map(itemgetter(name), rows)
         process = table.c[name].type._cached_bind_processor(dialect)
         columns.append(list(values if process is None else map(process, values)))
-    session.connection().exec_driver_sql(str(compiled), list(zip(*columns, strict=True)))
+    # The DBAPI cursor itself, not exec_driver_sql: the statement hook that looks for NUL
+    # in every value (app/nul_characters.py) cost a sixth of an import's time here, and
+    # the import has checked every record's text for NUL already (Importer._open).
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(str(compiled), zip(*columns, strict=True))
+    except dialect.loaded_dbapi.IntegrityError as exc:  # as SQLAlchemy would raise it, for records.unique
+        raise IntegrityError(str(compiled), None, exc) from exc
+    finally:
+        cursor.close()
 
 
 def _plain(value: Any) -> Any:

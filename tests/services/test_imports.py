@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, SQLModel, col, select
 
+from app import nul_characters
 from app.auth import Principal
 from app.errors import ValidationFailed
 from app.models import Adoption, Challenge, Event, Innovation, InnovationFacet, Organisation, Transition
@@ -498,3 +499,31 @@ def test_an_import_announces_its_events_for_the_change_feeds_order(
     run(session, admin, catalogue())
     announced = session.info.get(events._ANNOUNCED)
     assert (announced is not None) == (session.get_bind().dialect.name == "postgresql")
+
+
+def test_a_nul_character_is_an_error_at_its_place(session: Session, admin: Principal) -> None:
+    # Checked while validating: PostgreSQL's COPY and SQLite's executemany go around the
+    # statement hook of app/nul_characters.py, and PostgreSQL would fail the statement.
+    document = catalogue()
+    document["innovations"][0]["name"] = "Induction\x00 destroyer"
+    document["innovations"][0]["evidence"] = [{"type": "clinical_or_care", "summary": "a\x00b"}]
+    document["adoptions"][0]["lead"] = {"name": "Dr\x00 Patel", "email": "asha.patel@nhs.example"}
+    document["adoptions"][0]["gate"] = {"champion": "Dr\x00 Patel"}
+    errors = failing(session, admin, document)
+    assert fields(errors) == {
+        "innovations[0].name",
+        "innovations[0].evidence[0].summary",
+        "adoptions[0].lead.name",
+        "adoptions[0].gate.champion",
+    }
+    assert {error["message"] for error in errors} == {nul_characters.MESSAGE}
+
+
+def test_a_nul_character_in_csv_is_placed_by_file_line_and_column(session: Session, admin: Principal) -> None:
+    organisations = "external_ref,name,kind,region,ods_code\norg-sup,Thermal\x00 Ltd,supplier,north_west,\n"
+    sources = {
+        "organisations": [imports.from_csv("organisations", "organisations.csv", io.StringIO(organisations))]
+    }
+    with pytest.raises(ValidationFailed) as raised, session.begin_nested():
+        imports.run(session, admin, sources)
+    assert fields([dict(e) for e in raised.value.errors]) == {"organisations.csv:2 name"}
