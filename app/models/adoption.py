@@ -38,6 +38,8 @@ class Adoption(Versioned, table=True):
         Index(None, "stage", "furthest_stage"),
         # An innovation's spread: its adoptions per stage, and its adopted ones.
         Index(None, "innovation_id", "stage"),
+        # The board: each stage's cards, longest in the stage first.
+        Index(None, "stage", "stage_entered_at", "id"),
     )
 
     innovation_id: uuid.UUID = Field(foreign_key="innovations.id")

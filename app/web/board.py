@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from app.api.deps import SessionDep
 from app.auth import Principal
-from app.models.vocabulary import Category, NotProgressedReason, Region
+from app.models.vocabulary import PAUSED, Category, NotProgressedReason, Region
 from app.services import adoptions, pipeline
 from app.web.deps import WebPrincipalDep
 from app.web.rendering import render
@@ -24,8 +24,10 @@ from app.web.rendering import render
 router = APIRouter()
 
 # Cards per column; the column's count says how many there are in all.
-PER_STAGE = 50
-FILTERS = ("region", "organisation", "category", "innovation")
+PER_STAGE = 25
+FILTERS = ("region", "organisation", "category", "innovation", "organisation_name", "innovation_name")
+# The longest name search the filters take: a name is at most 200 characters.
+NAME_SEARCH_LENGTH = 200
 
 
 @dataclass
@@ -70,14 +72,24 @@ def read_filters(params: Mapping[str, str]) -> tuple[adoptions.BoardFilters, dic
         category=category if category in Category.__members__ else None,
         organisation_id=organisation,
         innovation_id=innovation,
+        organisation_name=_words(params.get("organisation_name")),
+        innovation_name=_words(params.get("innovation_name")),
     )
     chosen = {
         "region": filters.region,
         "organisation": str(organisation) if organisation else None,
         "category": filters.category,
         "innovation": str(innovation) if innovation else None,
+        "organisation_name": filters.organisation_name,
+        "innovation_name": filters.innovation_name,
     }
     return filters, {key: value for key, value in chosen.items() if value}
+
+
+def _words(value: str | None) -> str | None:
+    """A name search: its words with the spaces around them trimmed, or None when blank."""
+    words = " ".join((value or "").split())[:NAME_SEARCH_LENGTH]
+    return words or None
 
 
 def board_url(chosen: Mapping[str, str]) -> str:
@@ -95,7 +107,18 @@ def is_board(return_to: str) -> bool:
 
 
 def _targets(session: Session, principal: Principal, cards: list[adoptions.BoardCard]) -> dict[Any, Any]:
-    return {card.adoption.id: adoptions.move_targets(session, principal, card.loaded) for card in cards}
+    """Each card's move targets: no query (the pipeline is cached), and
+    worked out once for the cards that share a stage and the same rights."""
+    found: dict[Any, Any] = {}
+    seen: dict[tuple[Any, ...], list[adoptions.MoveTarget]] = {}
+    for card in cards:
+        adoption = card.adoption
+        movable = pipeline.can_move(principal, adoption, card.region)
+        key = (movable, adoption.stage, adoption.paused_from if adoption.stage == PAUSED else None)
+        if key not in seen:
+            seen[key] = adoptions.move_targets(session, principal, card.loaded)
+        found[adoption.id] = seen[key]
+    return found
 
 
 def board_context(
@@ -106,13 +129,16 @@ def board_context(
     problems: dict[uuid.UUID, Problem] | None = None,
 ) -> dict[str, Any]:
     columns = adoptions.board(session, principal, filters, PER_STAGE)
-    organisations, innovations = adoptions.board_choices(session, principal)
+    organisation, innovation = adoptions.board_chosen(session, principal, filters)
     cards = [card for column in columns for card in column.cards]
     problems = problems or {}
     return {
         "active_columns": [c for c in columns if c.stage.active],
         "offline_columns": [c for c in columns if not c.stage.active],
-        "shown": sum(c.count for c in columns),
+        # A column counted past the cap makes the total a floor.
+        "shown": sum(min(c.count, adoptions.BOARD_COUNT_CAP) for c in columns),
+        "shown_more": any(c.count > adoptions.BOARD_COUNT_CAP for c in columns),
+        "count_cap": adoptions.BOARD_COUNT_CAP,
         "targets": _targets(session, principal, cards),
         "problems": problems,
         "problem_list": _problem_list(cards, problems),
@@ -121,8 +147,9 @@ def board_context(
         "csv_url": "/exports/adoptions.csv" + (f"?{urlencode(chosen)}" if chosen else ""),
         "regions": list(Region),
         "categories": list(Category),
-        "organisations": organisations,
-        "innovations": innovations,
+        "chosen_organisation": organisation,
+        "chosen_innovation": innovation,
+        "name_search_length": NAME_SEARCH_LENGTH,
         "stage_names": {s.key: s.name for s in pipeline.stages(session).ordered},
         "reason_codes": list(NotProgressedReason),
     }
@@ -220,6 +247,7 @@ def moved_answer(
         "targets": _targets(session, principal, [card]),
         "problems": {},
         "counts": {s.key: counts.get(s.key, 0) for s in stages.ordered},
+        "count_cap": adoptions.BOARD_COUNT_CAP,
         "return_to": return_to,
         "announcement": announcement,
         "stage_names": {s.key: s.name for s in stages.ordered},

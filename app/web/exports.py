@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from app.api.deps import SessionDep
 from app.api.exports import ReadSessionsDep, csv_response
-from app.services import adoptions, exports
+from app.services import adoptions, exports, pipeline
 from app.web import board, challenges, innovations
 from app.web.deps import WebPrincipalDep
 
@@ -36,13 +36,18 @@ def export_adoptions(
     request: Request, session: SessionDep, principal: WebPrincipalDep, sessions: ReadSessionsDep
 ) -> Response:
     """The board's adoptions: its filters are region, adopting organisation,
-    the innovation's category and the innovation."""
+    the innovation's category and the innovation (by id or by name), and a
+    column's link adds its stage."""
     chosen, _ = board.read_filters(request.query_params)
+    stage = request.query_params.get("stage")
     filters = adoptions.AdoptionFilters(
         region=chosen.region,
         organisation_id=chosen.organisation_id,
         innovation_id=chosen.innovation_id,
         category=chosen.category,
+        organisation_name=chosen.organisation_name,
+        innovation_name=chosen.innovation_name,
+        stage=stage if stage in pipeline.stages(session).by_key else None,
     )
     export = exports.adoptions_export(session, principal, filters)
     return csv_response(request, sessions, export, bom=True)

@@ -139,16 +139,56 @@ def test_the_filters_narrow_the_cards_and_stay_in_the_address(
         assert f'id="card-{only.id}"' in page, query
         assert all(f'id="card-{other}"' not in page for other in others), query
         assert "1 adoption match the filters" in page
-        # the form keeps the choice, and each card's form returns to the same address
+        # the form keeps the choice (one named by id as a ticked box), and
+        # each card's form returns to the same address
         key, value = query.split("=")
-        assert re.search(rf'<option value="{value}"\s*selected>', page), query
+        if key in ("organisation", "innovation"):
+            assert re.search(rf'name="{key}" type="checkbox" value="{value}" checked', page), query
+        else:
+            assert re.search(rf'<option value="{value}"\s*selected>', page), query
         assert f'name="return_to" value="/board?{key}={value}"' in page
+    by_organisation = client.get(f"/board?organisation={world.other_trust.id}").text
+    assert "Only Guy&#39;s and St Thomas&#39;" in by_organisation
+    assert "Only Heat-based sharps destruction" in client.get(f"/board?innovation={world.innovation.id}").text
 
     nothing = client.get("/board?region=midlands").text
     assert "card-" not in nothing
     assert "None at this stage." in nothing
     # a value the filter does not know is ignored, not an error
     assert client.get("/board?region=atlantis&organisation=nonsense").status_code == 200
+
+
+def test_the_name_searches_narrow_the_cards_and_list_no_names(
+    client: TestClient, sign_in: Callable[[str], str], world: World, session: Session
+) -> None:
+    app = make_innovation(session, world.supplier, name="Virtual ward app")
+    london = make_adoption(session, app, world.other_trust)
+    sign_in("admin")
+    cases = {
+        "organisation_name=guy%27s": london,
+        "organisation_name=LIVERPOOL+university": world.adoption,
+        "innovation_name=ward": london,
+        "innovation_name=sharps&organisation_name=liverpool": world.adoption,
+    }
+    for query, only in cases.items():
+        page = client.get(f"/board?{query}").text
+        other = ({world.adoption.id, london.id} - {only.id}).pop()
+        assert f'id="card-{only.id}"' in page and f'id="card-{other}"' not in page, query
+        assert "1 adoption match the filters" in page, query
+    # the search keeps its words, trimmed, and the cards' forms return to the same address
+    page = client.get("/board?innovation_name=+virtual++ward+").text
+    assert re.search(r'name="innovation_name" type="search" spellcheck="false" value="virtual ward"', page)
+    assert 'name="return_to" value="/board?innovation_name=virtual+ward"' in page
+    # LIKE's wildcards are only characters; a name nobody has matches nothing
+    for words in ("%25", "_", "nowhere"):
+        page = client.get(f"/board?organisation_name={words}").text
+        assert "card-" not in page, words
+    # no list of every organisation and innovation: a search field each, labelled, with a hint
+    every = client.get("/board").text
+    assert '<option value="' + str(world.other_trust.id) not in every
+    assert '<label class="nhsuk-label" for="organisation_name">' in every
+    assert '<label class="nhsuk-label" for="innovation_name">' in every
+    assert 'aria-describedby="organisation_name-hint"' in every
 
 
 def test_filters_through_htmx_answer_the_board_fragment(
@@ -518,7 +558,33 @@ def test_a_column_shows_its_longest_waiting_cards_and_says_there_are_more(
     assert f'id="card-{world.adoption.id}"' in page and f'id="card-{newer.id}"' not in page
     assert 'id="count-identified" class="app-board__count">2<' in page
     assert "Showing the 1 longest in this stage." in page
+    assert (
+        '<a href="/exports/adoptions.csv?stage=identified">download every adoption at Identified as CSV</a>'
+        in page
+    )
+    # the link keeps the board's filters
+    filtered = client.get("/board?innovation_name=sharps").text
+    assert 'href="/exports/adoptions.csv?innovation_name=sharps&amp;stage=identified"' in filtered
     # a refused move of a card the page does not show still explains itself
     refused = move(client, token, newer, "needs_assessment")
     assert refused.status_code == 409
     assert re.search(rf'<a href="/adoptions/{newer.id}">\s*It cannot move to Needs assessment', refused.text)
+
+
+def test_a_column_counts_up_to_a_cap_and_says_more_past_it(
+    client: TestClient, sign_in: Callable[[str], str], world: World, session: Session, monkeypatch: Any
+) -> None:
+    for _ in range(3):
+        make_adoption(session, make_innovation(session, world.supplier), world.other_trust)
+    monkeypatch.setattr(adoptions, "BOARD_COUNT_CAP", 2)
+    assert adoptions.board_counts(session, admin_principal(world.exchange), adoptions.BoardFilters()) == {
+        "identified": 3  # the cap and one: more than the cap
+    }
+    sign_in("admin")
+    page = client.get("/board").text
+    assert (
+        'id="count-identified" class="app-board__count">2+<span class="nhsuk-u-visually-hidden"> adoptions'
+        in page
+    )
+    assert "More than 2 adoptions." in page
+    assert 'id="count-needs_assessment" class="app-board__count">0<' in page

@@ -122,6 +122,21 @@ def test_the_board_file_has_only_the_adoptions_the_person_may_see(
     assert len(rows(client.get("/exports/adoptions.csv?region=atlantis&organisation=nope"))) == 1
 
 
+def test_a_board_columns_file_holds_its_stage_and_the_boards_name_searches(
+    client: TestClient, sign_in: SignIn, session: Session, world: World
+) -> None:
+    app = make_innovation(session, world.supplier, name="Virtual ward app")
+    make_adoption(session, app, world.other_trust, stage="co_design")
+    sign_in("admin")
+    assert len(rows(client.get("/exports/adoptions.csv"))) == 2
+    co_design = rows(client.get("/exports/adoptions.csv?stage=co_design"))
+    assert [r["Innovation"] for r in co_design] == ["Virtual ward app"]
+    named = rows(client.get("/exports/adoptions.csv?innovation_name=SHARPS&organisation_name=liverpool"))
+    assert [r["Innovation"] for r in named] == ["Heat-based sharps destruction"]
+    # a stage the pipeline does not have is left out, as the board leaves out what it does not know
+    assert len(rows(client.get("/exports/adoptions.csv?stage=atlantis"))) == 2
+
+
 def test_a_download_needs_signing_in(client: TestClient, world: World) -> None:
     answer = client.get("/exports/adoptions.csv?region=london", follow_redirects=False)
     assert answer.status_code == 303

@@ -228,7 +228,13 @@ def test_a_nul_character_in_a_search_is_a_clear_4xx(
     client: TestClient, sign_in: SignIn, world: World
 ) -> None:
     sign_in("facilitator")
-    for path in ("/innovations?q=a%00b", "/challenges?q=%00", "/board?q=%00"):
+    for path in (
+        "/innovations?q=a%00b",
+        "/challenges?q=%00",
+        "/board?q=%00",
+        "/board?organisation_name=a%00b",
+        "/board?innovation_name=%00",
+    ):
         answer = client.get(path)
         assert 400 <= answer.status_code < 500 or answer.status_code == 200, path
         assert answer.status_code != 500
