@@ -25,6 +25,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 DIALECT_ONLY = {"search_vector", "ix_innovations_search_vector", "ix_challenges_search_vector"}
 # Computed by the database in its own words on each (migration 0009).
 DIALECT_ONLY |= {"facet_mask", "ix_innovations_status_facet_mask_id"}
+# PostgreSQL only, kept by triggers: the words matching reads (migration 0011).
+DIALECT_ONLY |= {"innovation_words", "ix_innovation_words_words"}
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:

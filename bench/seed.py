@@ -46,7 +46,10 @@ TABLES: dict[str, Table] = {
     "challenges": Challenge.__table__,  # type: ignore[attr-defined]
     "challenge_facets": ChallengeFacet.__table__,  # type: ignore[attr-defined]
 }
-BULK_TABLES = ("innovations", "innovation_facets", "adoptions", "transitions")
+# innovation_words: PostgreSQL's copy of each innovation's words for matching,
+# filled by a trigger as innovations arrive (migration 0011); its index too is
+# set aside while they do.
+BULK_TABLES = ("innovations", "innovation_words", "innovation_facets", "adoptions", "transitions")
 
 
 @dataclass

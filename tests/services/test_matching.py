@@ -255,6 +255,28 @@ def test_the_database_keeps_each_innovations_facets_for_matching(session: Sessio
     assert [m.score for m in matching.for_challenge(session, need)] == [5.0]
 
 
+def test_the_database_keeps_each_innovations_words_for_matching(session: Session, world: World) -> None:
+    """The words a challenge's candidates are found by follow the text (FTS5's
+    triggers on SQLite; migration 0011's narrow table on PostgreSQL)."""
+    need = challenge(
+        session,
+        world.trust,
+        title="Falls at home",
+        problem_statement="Detect falls early.",
+        care_settings=[],
+        categories=[],
+    )
+    made = innovation(session, world.supplier, "Bed mat", summary="A mat.", care_settings=["community"])
+    assert matching.for_challenge(session, need) == []
+
+    made.summary = "Detects falls at home."
+    session.add(made)
+    session.flush()
+
+    [found] = matching.for_challenge(session, need)
+    assert texts(found) == ["words in common: falls, home, detect"]
+
+
 def test_each_care_setting_and_category_has_the_facet_bit_migration_0009_gives_it() -> None:
     path = Path(__file__).parents[2] / "migrations" / "versions" / "0009_innovation_facet_mask.py"
     spec = importlib.util.spec_from_file_location("facet_mask_migration", path)
