@@ -17,13 +17,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DATABASE_URL=sqlite:////srv/data/hie.db
 
 WORKDIR /srv
-COPY pyproject.toml README.md alembic.ini ./
+COPY pyproject.toml requirements.lock README.md alembic.ini ./
 COPY app ./app
 COPY migrations ./migrations
 COPY scripts ./scripts
 COPY --from=assets /build/node_modules ./node_modules
 # Editable, so that the package finds migrations/ beside it, where Alembic reads them.
-RUN pip install -e . \
+RUN pip install -c requirements.lock -e . \
     && python scripts/vendor.py && rm -rf node_modules \
     && useradd --create-home --uid 10001 hie \
     && mkdir -p /srv/data && chown hie /srv/data

@@ -9,14 +9,24 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: install assets run test lint audit bench bench-scale clean
+.PHONY: install assets run test lint audit lock bench bench-scale clean
 
-# Reinstall whenever the declared dependencies change.
-$(VENV)/.installed: pyproject.toml
+# Reinstall whenever the declared dependencies or their locked versions change.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools  # the venv's own setuptools is old and has known CVEs
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $@
+
+# The newest releases pyproject.toml allows, in a venv of their own, written to
+# requirements.lock; then `make install test audit` to take them.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet -e '.[dev]'
+	sed -n '/^#/p' requirements.lock > requirements.lock.new
+	.lock-venv/bin/python -m pip freeze --exclude-editable >> requirements.lock.new
+	mv requirements.lock.new requirements.lock && rm -rf .lock-venv
 
 # Reinstall the browser assets whenever their pinned versions change.
 app/static/vendor/.installed: package.json package-lock.json scripts/vendor.py
@@ -41,7 +51,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app
 
-# Known vulnerabilities in what is installed (pip-audit, with PyPI's data).
+# Known vulnerabilities in what is installed: the locked versions (pip-audit, with PyPI's data).
 audit: install
 	$(BIN)/python scripts/audit.py
 

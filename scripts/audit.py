@@ -1,7 +1,8 @@
 """Known vulnerabilities in the installed dependencies: `make audit`, and CI.
 
 pip-audit audits what is installed in this environment (`--local`, the
-project itself left out) against PyPI's vulnerability data. It asks PyPI's
+project itself left out) against PyPI's vulnerability data: the versions of
+requirements.lock, which `make install` takes as constraints. It asks PyPI's
 JSON API for each installed *version* (/pypi/NAME/VERSION/json); where
 that answer is not to be had (this workplace's route to PyPI serves only
 /pypi/NAME/json), pip-audit skips the package, which proves nothing. For
