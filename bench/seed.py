@@ -264,10 +264,22 @@ def _postgres_set_aside(conn: psycopg.Connection[Any]) -> list[str]:
 # --- after seeding ----------------------------------------------------------------
 
 
+def _network_in(session: Any, region: str) -> Any:
+    """The id of `region`'s first Health Innovation Network, whose facilitator the benchmark acts as."""
+    from sqlmodel import col, select
+
+    hin_id = session.exec(
+        select(Organisation.id)
+        .where(Organisation.kind == "health_innovation_network", Organisation.region == region)
+        .order_by(col(Organisation.id))
+    ).first()
+    assert hin_id is not None, f"no Health Innovation Network in {region}"
+    return hin_id
+
+
 def issue_keys(url: str, region: str = "north_west") -> dict[str, str]:
     """Two keys through the app's own service: a facilitator's (a Health
     Innovation Network of `region`, read and write) and an admin's."""
-    from sqlmodel import col, select
 
     from app.config import Settings
     from app.db import Database
@@ -278,12 +290,7 @@ def issue_keys(url: str, region: str = "north_west") -> dict[str, str]:
     database = Database(Settings(database_url=url))
     try:
         with database.transaction() as session:
-            hin_id = session.exec(
-                select(Organisation.id)
-                .where(Organisation.kind == "health_innovation_network", Organisation.region == region)
-                .order_by(col(Organisation.id))
-            ).first()
-            assert hin_id is not None, f"no Health Innovation Network in {region}"
+            hin_id = _network_in(session, region)
             _, facilitator = api_keys.issue(
                 session,
                 None,
@@ -308,7 +315,7 @@ def web_session(url: str, region: str = "north_west") -> str:
     """A session cookie for the pages, through the app's own services: a
     facilitator of `region`'s Health Innovation Network (made on first use)
     signs in with a password, as a person would."""
-    from sqlmodel import col, select
+    from sqlmodel import select
 
     from app.config import Settings
     from app.db import Database
@@ -322,12 +329,7 @@ def web_session(url: str, region: str = "north_west") -> str:
     try:
         with database.transaction() as session:
             if session.exec(select(User.id).where(User.email == BENCH_USER)).first() is None:
-                hin_id = session.exec(
-                    select(Organisation.id)
-                    .where(Organisation.kind == "health_innovation_network", Organisation.region == region)
-                    .order_by(col(Organisation.id))
-                ).first()
-                assert hin_id is not None, f"no Health Innovation Network in {region}"
+                hin_id = _network_in(session, region)
                 data = UserCreate(
                     email=BENCH_USER, name="Bench Facilitator", organisation_id=hin_id, role=Role.facilitator
                 )
