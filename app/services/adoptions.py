@@ -149,8 +149,7 @@ def query(session: Session, principal: Principal, filters: AdoptionFilters) -> S
 
 def _contains(column: Any, text: str) -> Any:
     """`column` holds `text`, ignoring case, with LIKE's wildcards in `text` taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return func.lower(column).like(f"%{escaped.lower()}%", escape="\\")
+    return func.lower(column).contains(text.lower(), autoescape=True)
 
 
 def _names_match(organisation_name: str | None, innovation_name: str | None) -> list[Any]:
