@@ -76,7 +76,10 @@ def receiver() -> Iterator[Receiver]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
+            length = int(self.headers["Content-Length"])
+            body = self.rfile.read(length)
+            if len(body) < length:
+                return  # the sender died mid-request: nothing arrived that a partner could verify
             status, hold = state.answer({k.lower(): v for k, v in self.headers.items()}, body)
             time.sleep(hold)
             self.send_response(status)
@@ -132,13 +135,15 @@ def write_events(database: Database, resources: list[uuid.UUID], per_resource: i
 
 
 def all_sent(database: Database) -> bool:
+    # Behind first, then waiting: each read may see a newer commit than the one
+    # before it, and a fan-out that lands between them must not go uncounted.
     with database.session(write=False) as session:
+        behind = webhooks.pending_fan_out(session)
         waiting = session.exec(
             select(func.count())
             .select_from(WebhookDelivery)
             .where(WebhookDelivery.status != DeliveryStatus.delivered)
         ).one()
-        behind = webhooks.pending_fan_out(session)
     return waiting == 0 and not behind
 
 
@@ -179,13 +184,20 @@ def start_worker(database: Database, **env: str) -> subprocess.Popen[bytes]:
         "LOG_LEVEL": "warning",
         **env,
     }
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "worker"],
         cwd=ROOT,
         env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+    # It says so once its SIGTERM handler is in place: a stop sent earlier
+    # would kill it before it could report what it delivered.
+    assert process.stderr is not None
+    for line in process.stderr:
+        if b"Delivering webhooks" in line:
+            return process
+    raise AssertionError(f"the worker did not start: {process.communicate()}")
 
 
 def stop_worker(process: subprocess.Popen[bytes]) -> str:
