@@ -38,7 +38,6 @@ from sqlalchemy import (
     Float,
     Integer,
     Select,
-    and_,
     case,
     column,
     func,
@@ -582,16 +581,20 @@ def _adopters_of(
     session: Session, innovation_ids: list[uuid.UUID], owner: Organisation
 ) -> dict[uuid.UUID, Spread]:
     """For each innovation, its adopters other than `owner`, counted in SQL.
-    The stage is tested in the sums, not the WHERE clause, so that the
-    lookup goes by innovation, whatever the planner knows of the stages."""
-    adopted = col(Adoption.stage).in_(ADOPTED_STAGES)
-    in_region = and_(adopted, col(Organisation.region) == owner.region) if owner.region else literal(False)
-    of_kind = and_(adopted, col(Organisation.kind) == owner.kind)
-    counts = [func.sum(case((test, 1), else_=0)) for test in (adopted, in_region, of_kind)]
+    Both the innovation and the stage are in the index on (innovation_id,
+    stage), so only adopted rows are read, with their organisations: at
+    a million adoptions, a sixth of the candidates' adoptions."""
+    in_region = col(Organisation.region) == owner.region if owner.region else literal(False)
+    of_kind = col(Organisation.kind) == owner.kind
+    counts = [func.count(), *(func.sum(case((test, 1), else_=0)) for test in (in_region, of_kind))]
     rows = session.execute(
         sa_select(col(Adoption.innovation_id), *counts)
         .join(Organisation, col(Organisation.id) == Adoption.organisation_id)
-        .where(col(Adoption.innovation_id).in_(innovation_ids), col(Adoption.organisation_id) != owner.id)
+        .where(
+            col(Adoption.innovation_id).in_(innovation_ids),
+            col(Adoption.stage).in_(ADOPTED_STAGES),
+            col(Adoption.organisation_id) != owner.id,
+        )
         .group_by(col(Adoption.innovation_id))
     ).all()
     return {row[0]: Spread(int(row[1] or 0), int(row[2] or 0), int(row[3] or 0)) for row in rows}
@@ -670,13 +673,13 @@ def _adopters_by_owner(
 ) -> dict[uuid.UUID, Spread]:
     """For each owner (id: kind, region), the innovation's adopters other
     than that owner: its adopters counted by region and kind in SQL, less
-    the owner itself where it adopted it."""
-    adopted = col(Adoption.stage).in_(ADOPTED_STAGES)
+    the owner itself where it adopted it. Only adopted rows are read (the
+    index on (innovation_id, stage)), with their organisations."""
     region, kind = col(Organisation.region), col(Organisation.kind)
     groups = session.execute(
-        sa_select(region, kind, func.sum(case((adopted, 1), else_=0)))
+        sa_select(region, kind, func.count())
         .join(Adoption, col(Adoption.organisation_id) == Organisation.id)
-        .where(col(Adoption.innovation_id) == innovation.id)
+        .where(col(Adoption.innovation_id) == innovation.id, col(Adoption.stage).in_(ADOPTED_STAGES))
         .group_by(region, kind)
     ).all()
     # The stage is tested here rather than in SQL, so that the lookup goes
