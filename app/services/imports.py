@@ -314,7 +314,7 @@ def run(
     go in the order references need: organisations first."""
     importer = Importer(session, principal, progress)
     importer.errors.extend(errors)
-    with session.no_autoflush, _sqlite_cache(session):
+    with session.no_autoflush, _tuned_connection(session):
         for kind in KINDS:
             for stream in sources.get(kind, ()):
                 importer.kind(kind, stream)
@@ -332,12 +332,25 @@ SQLITE_CACHE_KIB = 256 * 1024
 
 
 @contextmanager
-def _sqlite_cache(session: Session) -> Iterator[None]:
-    """A bigger page cache for the import's connection, given back after."""
-    if session.get_bind().dialect.name != "sqlite":
-        yield
-        return
+def _tuned_connection(session: Session) -> Iterator[None]:
+    """The import's connection set for one long transaction, given back after.
+
+    SQLite: a bigger page cache. PostgreSQL: no server-side prepared
+    statements. psycopg prepares a query after its fifth run, and the server
+    may then keep one generic plan, made while this transaction's tables
+    were nearly empty (a sequential scan), for every later chunk's lookups
+    by external_ref: each then reads the whole of a table that grows by
+    thousands of rows a chunk."""
     connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        driver = connection.connection.driver_connection
+        threshold = driver.prepare_threshold  # type: ignore[union-attr]
+        driver.prepare_threshold = None  # type: ignore[union-attr]
+        try:
+            yield
+        finally:
+            driver.prepare_threshold = threshold  # type: ignore[union-attr]
+        return
     before = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
     connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
     try:

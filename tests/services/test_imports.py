@@ -527,3 +527,26 @@ def test_a_nul_character_in_csv_is_placed_by_file_line_and_column(session: Sessi
     with pytest.raises(ValidationFailed) as raised, session.begin_nested():
         imports.run(session, admin, sources)
     assert fields([dict(e) for e in raised.value.errors]) == {"organisations.csv:2 name"}
+
+
+def connection_setting(session: Session) -> Any:
+    """What the import sets for its long transaction: SQLite's page cache,
+    PostgreSQL's threshold for server-side prepared statements."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        return connection.connection.driver_connection.prepare_threshold  # type: ignore[union-attr]
+    return connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
+
+
+def test_the_import_tunes_its_connection_and_gives_it_back(session: Session, admin: Principal) -> None:
+    before = connection_setting(session)
+    during = []
+    sources, _ = imports.from_document(catalogue())
+    imports.run(session, admin, sources, progress=lambda *_: during.append(connection_setting(session)))
+    if session.get_bind().dialect.name == "postgresql":
+        # Each chunk's lookups planned for the table as it is then, never a
+        # generic plan made while the import's tables were empty.
+        assert set(during) == {None}
+    else:
+        assert set(during) == {-imports.SQLITE_CACHE_KIB}
+    assert connection_setting(session) == before
