@@ -27,6 +27,8 @@ DIALECT_ONLY = {"search_vector", "ix_innovations_search_vector", "ix_challenges_
 DIALECT_ONLY |= {"facet_mask", "ix_innovations_status_facet_mask_id"}
 # PostgreSQL only, kept by triggers: the words matching reads (migration 0011).
 DIALECT_ONLY |= {"innovation_words", "ix_innovation_words_words"}
+# PostgreSQL only, kept by triggers: the funnel's counts per stage (migration 0012).
+DIALECT_ONLY |= {"adoption_stage_counts"}
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:

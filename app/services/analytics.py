@@ -36,7 +36,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Integer, Select, case, cast, func, literal, text, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    case,
+    cast,
+    column,
+    func,
+    literal,
+    table,
+    text,
+    union_all,
+)
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -139,17 +151,29 @@ def _of_visible(stmt: Select[*_Ts], where: list[Any]) -> Select[*_Ts]:
     return stmt.join(Adoption, col(Adoption.id) == Transition.adoption_id).where(*where)
 
 
+# PostgreSQL's running count of adoptions per (stage, furthest_stage), kept
+# by triggers as rows of differences (migration 0012).
+_STAGE_COUNTS = table("adoption_stage_counts", column("stage"), column("furthest_stage"), column("adoptions"))
+
+
 def _counts(session: Session, where: list[Any]) -> tuple[dict[str, int], dict[str, int]]:
-    """Adoptions per current stage and per furthest stage, from one grouped
-    pass over the index on (stage, furthest_stage)."""
-    stmt = (
-        select(Adoption.stage, Adoption.furthest_stage, func.count())
-        .where(*where)
-        .group_by(col(Adoption.stage), col(Adoption.furthest_stage))
-    )
+    """Adoptions per current stage and per furthest stage: for everyone's
+    adoptions on PostgreSQL, the sum of the running counts; otherwise one
+    grouped pass over the index on (stage, furthest_stage)."""
+    stmt: Select[Any, Any, Any]
+    if not where and session.get_bind().dialect.name == "postgresql":
+        counts = _STAGE_COUNTS.c
+        stmt = sa_select(counts.stage, counts.furthest_stage, cast(func.sum(counts.adoptions), Integer))
+        stmt = stmt.group_by(counts.stage, counts.furthest_stage).having(func.sum(counts.adoptions) != 0)
+    else:
+        stmt = (
+            sa_select(col(Adoption.stage), col(Adoption.furthest_stage), func.count())
+            .where(*where)
+            .group_by(col(Adoption.stage), col(Adoption.furthest_stage))
+        )
     by_stage: dict[str, int] = {}
     by_furthest: dict[str, int] = {}
-    for stage, furthest, count in session.exec(stmt).all():
+    for stage, furthest, count in session.execute(stmt).all():
         by_stage[stage] = by_stage.get(stage, 0) + count
         by_furthest[furthest] = by_furthest.get(furthest, 0) + count
     return by_stage, by_furthest

@@ -20,7 +20,8 @@ I1 is a medical device of the world's supplier; I2 a digital one of another.
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlmodel import Session, select
+from sqlalchemy import delete, text, true, update
+from sqlmodel import Session, col, select
 
 from app.auth import Principal
 from app.models import Adoption, Innovation, Organisation
@@ -310,3 +311,31 @@ def test_pauses_stops_and_moves_back_keep_the_furthest_stage(exchange: Exchange)
         "co_design",
         "real_world_testing",
     ]
+
+
+def test_the_counts_for_everyone_follow_every_kind_of_write(exchange: Exchange) -> None:
+    """Everyone's counts are, on PostgreSQL, the running sums its triggers
+    keep (migration 0012): they must equal a grouped count of the adoptions
+    after rows added one by one, one statement changing many rows, a
+    deletion, and the rows of differences folded into one per pair."""
+    session = exchange.session
+
+    def running_equals_grouped() -> None:
+        assert analytics._counts(session, []) == analytics._counts(session, [true()])
+
+    running_equals_grouped()
+    extra = [exchange.open(exchange.i1, make_org(session, "nhs_trust", "london"), 0) for _ in range(3)]
+    running_equals_grouped()
+    session.execute(
+        update(Adoption)
+        .where(col(Adoption.stage) == "identified")
+        .values(stage="paused", furthest_stage="co_design")
+    )
+    running_equals_grouped()
+    session.execute(delete(Adoption).where(col(Adoption.id) == extra[0].adoption.id))
+    running_equals_grouped()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT adoption_stage_counts_fold()"))
+        running_equals_grouped()
+        pairs = session.execute(text("SELECT count(*) FROM adoption_stage_counts")).scalar_one()
+        assert pairs == len(session.execute(select(Adoption.stage, Adoption.furthest_stage).distinct()).all())
