@@ -513,25 +513,6 @@ def board_card(session: Session, loaded: Loaded) -> BoardCard:
     return BoardCard(adoption, names[0], names[1], loaded.adopter_region, loaded.supplier_id)
 
 
-def board_choices(session: Session, principal: Principal) -> tuple[list[BoardChoice], list[BoardChoice]]:
-    """The adopting organisations and the innovations among the adoptions the
-    person may see, by name, for the board's filters: two queries."""
-    visible = (
-        select(Adoption.organisation_id, Adoption.innovation_id).where(*_visible_to(principal)).subquery()
-    )
-    orgs = session.exec(
-        select(Organisation.id, Organisation.name)
-        .where(col(Organisation.id).in_(select(visible.c.organisation_id)))
-        .order_by(col(Organisation.name))
-    ).all()
-    innovations = session.exec(
-        select(Innovation.id, Innovation.name)
-        .where(col(Innovation.id).in_(select(visible.c.innovation_id)))
-        .order_by(col(Innovation.name))
-    ).all()
-    return [BoardChoice(*row) for row in orgs], [BoardChoice(*row) for row in innovations]
-
-
 def board_chosen(
     session: Session, principal: Principal, filters: BoardFilters
 ) -> tuple[BoardChoice | None, BoardChoice | None]:

@@ -88,6 +88,9 @@ class FunnelFilters:
     category: str | None = None
     organisation_id: uuid.UUID | None = None
     innovation_id: uuid.UUID | None = None
+    # All or part of a name: the analytics page's search fields, as the board's.
+    organisation_name: str | None = None
+    innovation_name: str | None = None
 
 
 def funnel(
@@ -139,6 +142,8 @@ def _where(session: Session, principal: Principal, filters: FunnelFilters) -> li
             category=filters.category,
             organisation_id=filters.organisation_id,
             innovation_id=filters.innovation_id,
+            organisation_name=filters.organisation_name,
+            innovation_name=filters.innovation_name,
         ),
     )
     return [] if listed.whereclause is None else [listed.whereclause]

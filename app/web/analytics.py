@@ -3,6 +3,7 @@ for not progressing and the adoptions stuck longest, each chart with its
 table, over the adoptions the person may see. The filters are the board's
 (a GET form that works without JavaScript; htmx swaps only the results)."""
 
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -12,7 +13,7 @@ from app.models.metrics import FunnelPublic
 from app.models.vocabulary import Category, Region
 from app.services import adoptions, analytics
 from app.web import charts
-from app.web.board import read_filters
+from app.web.board import NAME_SEARCH_LENGTH, read_filters
 from app.web.deps import WebPrincipalDep
 from app.web.rendering import render
 from app.web.vocabulary import words
@@ -74,20 +75,16 @@ def results_context(funnel: FunnelPublic) -> dict[str, Any]:
 @router.get("/analytics")
 def analytics_page(request: Request, session: SessionDep, principal: WebPrincipalDep) -> Response:
     board_filters, chosen = read_filters(request.query_params)
-    filters = analytics.FunnelFilters(
-        region=board_filters.region,
-        category=board_filters.category,
-        organisation_id=board_filters.organisation_id,
-        innovation_id=board_filters.innovation_id,
-    )
+    filters = analytics.FunnelFilters(**asdict(board_filters))
     funnel = analytics.funnel(session, principal, filters)
-    organisations, innovations = adoptions.board_choices(session, principal)
+    organisation, innovation = adoptions.board_chosen(session, principal, board_filters)
     context = {
         **results_context(funnel),
         "chosen": chosen,
         "regions": list(Region),
         "categories": list(Category),
-        "organisations": organisations,
-        "innovations": innovations,
+        "chosen_organisation": organisation,
+        "chosen_innovation": innovation,
+        "name_search_length": NAME_SEARCH_LENGTH,
     }
     return render(request, "analytics/index.html", context, fragment="results")

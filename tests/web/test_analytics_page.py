@@ -96,8 +96,10 @@ def test_filters_are_a_get_form_and_htmx_swaps_the_results(
     sign_in("facilitator")
     page = client.get("/analytics")
     assert re.search(r'<form method="get" action="/analytics"', page.text)
-    for name in ("region", "category", "organisation", "innovation"):
+    for name in ("region", "category", "organisation_name", "innovation_name"):
         assert f'name="{name}"' in page.text
+    # Searches by name, not lists of every organisation and innovation.
+    assert "Trust A</option>" not in page.text
     assert re.search(r'<a class="nhsuk-header__navigation-link" href="/analytics"', page.text)
 
     london = client.get("/analytics?region=london")
@@ -111,6 +113,14 @@ def test_filters_are_a_get_form_and_htmx_swaps_the_results(
     assert "<html" not in fragment.text
     assert fragment.text.lstrip().startswith('<div id="analytics-results"')
     assert "3 adoptions match the filters" in fragment.text
+
+    # By all or part of a name, as on the board; or by id from a shared link,
+    # shown as a ticked box.
+    by_name = client.get("/analytics?organisation_name=trust+a")
+    assert "2 adoptions match the filters" in by_name.text
+    by_id = client.get(f"/analytics?organisation={exchange.a.id}")
+    assert "2 adoptions match the filters" in by_id.text
+    assert f'value="{exchange.a.id}" checked' in by_id.text and "Only Trust A" in by_id.text
 
     # A value the filter does not know is ignored, as on the board.
     assert "6 adoptions." in client.get("/analytics?region=atlantis").text
