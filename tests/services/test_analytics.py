@@ -25,8 +25,9 @@ from sqlmodel import Session, col, select
 
 from app.auth import Principal
 from app.models import Adoption, Innovation, Organisation
-from app.services import adoptions, analytics, pipeline
+from app.services import adoptions, analytics, imports, pipeline
 from tests.factories import World, admin_principal, make_innovation, make_key, make_org, principal_for
+from tests.services.test_imports import catalogue
 
 T0 = datetime(2025, 1, 6, 9, 30, tzinfo=UTC)
 NOW = T0 + timedelta(days=200)
@@ -316,13 +317,17 @@ def test_pauses_stops_and_moves_back_keep_the_furthest_stage(exchange: Exchange)
 def test_the_counts_for_everyone_follow_every_kind_of_write(exchange: Exchange) -> None:
     """Everyone's counts are, on PostgreSQL, the running sums its triggers
     keep (migration 0012): they must equal a grouped count of the adoptions
-    after rows added one by one, one statement changing many rows, a
-    deletion, and the rows of differences folded into one per pair."""
+    after an import's bulk copy, rows added one by one, one statement
+    changing many rows, a deletion, and the rows of differences folded into
+    one per pair."""
     session = exchange.session
 
     def running_equals_grouped() -> None:
         assert analytics._counts(session, []) == analytics._counts(session, [true()])
 
+    running_equals_grouped()
+    sources, errors = imports.from_document(catalogue())  # PostgreSQL's COPY
+    imports.run(session, exchange.admin, sources, errors=errors)
     running_equals_grouped()
     extra = [exchange.open(exchange.i1, make_org(session, "nhs_trust", "london"), 0) for _ in range(3)]
     running_equals_grouped()
