@@ -3,7 +3,6 @@ for not progressing and the adoptions stuck longest, each chart with its
 table, over the adoptions the person may see. The filters are the board's
 (a GET form that works without JavaScript; htmx swaps only the results)."""
 
-from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -75,7 +74,14 @@ def results_context(funnel: FunnelPublic) -> dict[str, Any]:
 @router.get("/analytics")
 def analytics_page(request: Request, session: SessionDep, principal: WebPrincipalDep) -> Response:
     board_filters, chosen = read_filters(request.query_params)
-    filters = analytics.FunnelFilters(**asdict(board_filters))
+    filters = analytics.FunnelFilters(
+        region=board_filters.region,
+        category=board_filters.category,
+        organisation_id=board_filters.organisation_id,
+        innovation_id=board_filters.innovation_id,
+        organisation_name=board_filters.organisation_name,
+        innovation_name=board_filters.innovation_name,
+    )
     funnel = analytics.funnel(session, principal, filters)
     organisation, innovation = adoptions.board_chosen(session, principal, board_filters)
     context = {

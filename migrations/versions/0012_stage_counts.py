@@ -41,6 +41,13 @@ CHANGES = {
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
+    # No adoption may change between the counts taken below and the triggers
+    # that keep them (an instance still serving during a rolling deploy would
+    # write one never counted); readers go on.
+    op.execute("LOCK TABLE adoptions IN SHARE ROW EXCLUSIVE MODE")
+    # What a restore of a backup from before this migration leaves behind
+    # (pg_restore --clean drops only what the backup holds): counted afresh.
+    _drop(if_exists=True)
     op.execute(
         f"CREATE TABLE {TABLE} ("
         "id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
@@ -94,8 +101,13 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
+    _drop(if_exists=False)
+
+
+def _drop(if_exists: bool) -> None:
+    maybe = "IF EXISTS " if if_exists else ""
     for event in ("emptied", "updated", "removed", "added"):
-        op.execute(f"DROP TRIGGER {KEEP}_{event} ON adoptions")
-        op.execute(f"DROP FUNCTION {KEEP}_{event}()")
-    op.execute(f"DROP FUNCTION {FOLD}()")
-    op.execute(f"DROP TABLE {TABLE}")
+        op.execute(f"DROP TRIGGER {maybe}{KEEP}_{event} ON adoptions")
+        op.execute(f"DROP FUNCTION {maybe}{KEEP}_{event}()")
+    op.execute(f"DROP FUNCTION {maybe}{FOLD}()")
+    op.execute(f"DROP TABLE {maybe}{TABLE}")

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import Engine, create_engine, inspect, text, true
 from sqlmodel import Session, select
 
 from app.migrations import downgrade, include_object, upgrade
 from app.models import Adoption, metadata
+from app.services import adoptions, analytics
 from tests.databases import BACKENDS, empty_database, migrated_database
 from tests.factories import make_world
 from tests.servers import server_environment
@@ -99,6 +100,43 @@ def test_0008_backfills_each_adoptions_furthest_stage_from_its_transitions(
         downgrade(url, "0007")
         upgrade(url)
         assert _furthest(database.write_engine, ids) == kept
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_0012_counts_the_adoptions_there_and_keeps_them_across_connections(
+    backend: str, tmp_path: Path
+) -> None:
+    """With committed adoptions: migration 0012 counts them even over what an
+    older backup's restore left behind; then committed moves on one
+    connection and a fold rolled back on another leave everyone's funnel
+    equal to a grouped count. (SQLite has no running counts: the same checks
+    hold of its grouped count.)"""
+    with migrated_database(backend, tmp_path) as database:
+        with database.transaction() as session:
+            exchange = Exchange(session, make_world(session))
+        url = database.settings.database_url
+        postgres = database.dialect == "postgresql"
+        database.dispose()
+        downgrade(url, "0011")
+        if postgres:  # a restore's leftover, with a count that is wrong
+            with create_engine(url).begin() as connection:
+                connection.execute(text("CREATE TABLE adoption_stage_counts (stage text, adoptions bigint)"))
+        upgrade(url)
+        assert _counts_agree(database.write_engine)
+        with database.transaction() as session:
+            exchange.session = session
+            loaded = adoptions.get(session, exchange.admin, exchange.a5.id)
+            exchange.moves(loaded, (160, "needs_assessment"))
+        if postgres:
+            with database.write_engine.connect() as folding:
+                folding.execute(text("SELECT adoption_stage_counts_fold()"))
+                folding.rollback()
+        assert _counts_agree(database.write_engine)
+
+
+def _counts_agree(engine: Engine) -> bool:
+    with Session(engine) as session:
+        return analytics._counts(session, []) == analytics._counts(session, [true()])
 
 
 def _furthest(engine: Engine, ids: list[uuid.UUID]) -> list[str]:
