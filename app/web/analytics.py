@@ -9,10 +9,9 @@ from fastapi import APIRouter, Request, Response
 
 from app.api.deps import SessionDep
 from app.models.metrics import FunnelPublic
-from app.models.vocabulary import Category, Region
-from app.services import adoptions, analytics
+from app.services import analytics
 from app.web import charts
-from app.web.board import NAME_SEARCH_LENGTH, read_filters
+from app.web.board import filters_context, read_filters
 from app.web.deps import WebPrincipalDep
 from app.web.rendering import render
 from app.web.vocabulary import words
@@ -83,14 +82,5 @@ def analytics_page(request: Request, session: SessionDep, principal: WebPrincipa
         innovation_name=board_filters.innovation_name,
     )
     funnel = analytics.funnel(session, principal, filters)
-    organisation, innovation = adoptions.board_chosen(session, principal, board_filters)
-    context = {
-        **results_context(funnel),
-        "chosen": chosen,
-        "regions": list(Region),
-        "categories": list(Category),
-        "chosen_organisation": organisation,
-        "chosen_innovation": innovation,
-        "name_search_length": NAME_SEARCH_LENGTH,
-    }
+    context = {**results_context(funnel), **filters_context(session, principal, board_filters, chosen)}
     return render(request, "analytics/index.html", context, fragment="results")

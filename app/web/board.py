@@ -121,6 +121,22 @@ def _targets(session: Session, principal: Principal, cards: list[adoptions.Board
     return found
 
 
+def filters_context(
+    session: Session, principal: Principal, filters: adoptions.BoardFilters, chosen: dict[str, str]
+) -> dict[str, Any]:
+    """What the adoption filters need (app/templates/adoptions/filters.html),
+    on the board and on the analytics page."""
+    organisation, innovation = adoptions.board_chosen(session, principal, filters)
+    return {
+        "chosen": chosen,
+        "regions": list(Region),
+        "categories": list(Category),
+        "chosen_organisation": organisation,
+        "chosen_innovation": innovation,
+        "name_search_length": NAME_SEARCH_LENGTH,
+    }
+
+
 def board_context(
     session: Session,
     principal: Principal,
@@ -129,7 +145,6 @@ def board_context(
     problems: dict[uuid.UUID, Problem] | None = None,
 ) -> dict[str, Any]:
     columns = adoptions.board(session, principal, filters, PER_STAGE)
-    organisation, innovation = adoptions.board_chosen(session, principal, filters)
     cards = [card for column in columns for card in column.cards]
     problems = problems or {}
     return {
@@ -142,14 +157,9 @@ def board_context(
         "targets": _targets(session, principal, cards),
         "problems": problems,
         "problem_list": _problem_list(cards, problems),
-        "chosen": chosen,
+        **filters_context(session, principal, filters, chosen),
         "return_to": board_url(chosen),
         "csv_url": "/exports/adoptions.csv" + (f"?{urlencode(chosen)}" if chosen else ""),
-        "regions": list(Region),
-        "categories": list(Category),
-        "chosen_organisation": organisation,
-        "chosen_innovation": innovation,
-        "name_search_length": NAME_SEARCH_LENGTH,
         "stage_names": {s.key: s.name for s in pipeline.stages(session).ordered},
         "reason_codes": list(NotProgressedReason),
     }
