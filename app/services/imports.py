@@ -61,7 +61,7 @@ from types import SimpleNamespace
 from typing import IO, Any
 
 from pydantic import ValidationError
-from sqlalchemy import Table, insert, tuple_
+from sqlalchemy import ARRAY, String, Table, bindparam, func, insert, true, tuple_
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
@@ -469,10 +469,30 @@ class Importer:
         if not wanted:
             return Existing(self.session, model, {})
         table = model.__table__
-        stmt = select(*table.columns).where(
-            table.c.owner_org_id == self.owner, table.c.external_ref.in_(wanted)
-        )
+        stmt = self._owned(table, table.columns, wanted)
         return Existing(self.session, model, {row.external_ref: row for row in self.session.execute(stmt)})
+
+    def _owned(self, table: Table, columns: Iterable[Any], refs: list[str]) -> Any:
+        """The `columns` of the owner's records in `table` with these refs.
+
+        On PostgreSQL, one look-up in the (owner, ref) index per ref, said
+        so: the import's own rows are not yet in the planner's statistics,
+        and from them it judged the owner's rows few, read them all and
+        kept those with the refs, so every chunk read every row the import
+        had written before it (40 ms a chunk at 60,000 adoptions, 200 at
+        300,000; 10 ms either way this way). OFFSET 0 keeps the planner from
+        turning the look-ups back into that join."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return select(*columns).where(table.c.owner_org_id == self.owner, table.c.external_ref.in_(refs))
+        unnest = func.unnest(bindparam("refs", refs, type_=ARRAY(String)))
+        given = unnest.table_valued("ref").render_derived("given")
+        match = (
+            select(*columns)
+            .where(table.c.owner_org_id == self.owner, table.c.external_ref == given.c.ref)
+            .offset(0)
+            .lateral()
+        )
+        return select(match).select_from(given).join(match, true())
 
     def _learn(
         self, kind: str, records: list[tuple[Place, str, dict[str, Any]]], ref_field: str, id_field: str
@@ -483,10 +503,8 @@ class Importer:
         refs = {data[ref_field] for _, _, data in records if isinstance(data.get(ref_field), str)}
         refs -= self.by_ref[kind].keys()
         if refs:
-            stmt = select(spec.model.external_ref, *spec.known_columns).where(
-                spec.model.owner_org_id == self.owner, col(spec.model.external_ref).in_(refs)
-            )
-            for ref, *values in self.session.exec(stmt):
+            columns = (spec.model.external_ref, *spec.known_columns)
+            for ref, *values in self.session.execute(self._owned(spec.model.__table__, columns, list(refs))):
                 self.by_ref[kind][ref] = spec.known(*values)
         ids = {found for _, _, data in records if (found := _as_uuid(data.get(id_field))) is not None}
         ids -= self.by_id[kind].keys()
