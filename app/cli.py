@@ -287,10 +287,14 @@ def import_(
         raise typer.Exit(code=2)
     with ExitStack() as opened:
         read = imports.read_files(files, kind, opened)
-        # The parsed file lives until the end: keep the garbage collector from
-        # rescanning it again and again (a fifth of the time of a big import).
-        gc.freeze()
-        opened.callback(gc.unfreeze)
+        # No cycle collection while a one-shot process imports: the parsed
+        # file and what the import learns of each record live to the end,
+        # and the collector rescanned that growing heap again and again
+        # (a fifth of a big import's time, with the file frozen out of it)
+        # to find next to nothing: 501 objects in cycles after 86,000
+        # records (bench/RESULTS.md).
+        gc.disable()
+        opened.callback(gc.enable)
         try:
             with _database().transaction() as session, _import_progress(read.totals) as advance:
                 principal = (
