@@ -60,6 +60,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import IO, Any
 
+import orjson
 from pydantic import ValidationError
 from sqlalchemy import ARRAY, String, Table, bindparam, func, insert, true, tuple_
 from sqlalchemy.engine import Dialect
@@ -1071,7 +1072,7 @@ def _copy(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
         values = map(itemgetter(name), rows)
         column_type = table.c[name].type
         if isinstance(column_type, sqltypes.JSON):
-            values = map(json.dumps, values)
+            values = map(_json_text, values)
         elif isinstance(column_type, sqltypes.String):
             values = map(_plain, values)
         columns.append(list(values))
@@ -1086,7 +1087,12 @@ def _executemany(session: Session, dialect: Dialect, table: Table, rows: list[di
     columns = []  # column by column: map() runs each conversion at C speed
     for name in compiled.positiontup or []:
         values = map(itemgetter(name), rows)
-        process = table.c[name].type._cached_bind_processor(dialect)
+        column_type = table.c[name].type
+        process = (
+            _json_text
+            if isinstance(column_type, sqltypes.JSON)
+            else column_type._cached_bind_processor(dialect)
+        )
         columns.append(list(values if process is None else map(process, values)))
     # The DBAPI cursor itself, not exec_driver_sql: the statement hook that looks for NUL
     # in every value (app/nul_characters.py) cost a sixth of an import's time here, and
@@ -1098,6 +1104,17 @@ def _executemany(session: Session, dialect: Dialect, table: Table, rows: list[di
         raise IntegrityError(str(compiled), None, exc) from exc
     finally:
         cursor.close()
+
+
+def _json_text(value: Any) -> str:
+    """A JSON column's text, by orjson: json.dumps was the largest single
+    part of writing an import's events. The same JSON, but for spacing and
+    characters past ASCII written as themselves; json.dumps for what orjson
+    refuses (integers past 64 bits)."""
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value)
 
 
 def _plain(value: Any) -> Any:

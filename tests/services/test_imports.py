@@ -571,3 +571,21 @@ def test_a_chunks_lookup_by_ref_probes_the_index_once_per_ref(session: Session, 
         plan = [row[3] for row in session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
         probes = [line for line in plan if "USING INDEX" in line]
     assert any("owner_org_id" in line and "external_ref" in line for line in probes), plan
+
+
+def test_json_columns_keep_every_value_as_it_was_given(session: Session, admin: Principal) -> None:
+    """The import writes JSON columns with orjson: text past ASCII, escapes
+    and control characters come back as they went in; integers past 64 bits,
+    which orjson refuses, are written by json.dumps."""
+    text = 'Évidence "quoted"\t\\ \n🩺'
+    document = catalogue()
+    document["innovations"][0]["evidence"] = [{"type": "clinical_or_care", "summary": text}]
+    document["adoptions"][0]["gate"] = {"champion": text}
+    run(session, admin, document)
+    innovation = session.exec(select(Innovation).where(Innovation.external_ref == "inn-1")).one()
+    adoption = session.exec(select(Adoption).where(Adoption.external_ref == "ad-1")).one()
+    session.refresh(innovation)
+    session.refresh(adoption)
+    assert innovation.evidence[0]["summary"] == text
+    assert adoption.gate["champion"] == text
+    assert imports._json_text({"count": 2**70}) == '{"count": 1180591620717411303424}'
