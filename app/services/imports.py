@@ -195,8 +195,7 @@ class Ids:
     cost: an import makes one per record. Within a millisecond a 12-bit
     counter keeps them in order (RFC 9562's "fixed bit-length counter");
     62 random bits make them unique, from the operating system's generator,
-    read for a thousand ids at a time (a read per id cost a tenth of this
-    class's callers' time)."""
+    read for a thousand ids at a time rather than by a system call per id."""
 
     RANDOM_BLOCK = 8 * 1024
 
@@ -416,11 +415,8 @@ class Importer:
             self.error(place, path, exc.detail)
 
     def validate(self, schema: type[SQLModel], data: dict[str, Any], place: Place) -> Any:
-        """The record as `schema`, by pydantic's own validator: the Create
-        schemas are no tables, and SQLModel's model_validate around it (made
-        for table models) cost as much again as the validation itself."""
         try:
-            return schema.__pydantic_validator__.validate_python(data)
+            return schema.model_validate(data)
         except ValidationError as exc:
             for error in exc.errors():
                 self.error(place, _path(error["loc"]), error["msg"])
