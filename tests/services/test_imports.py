@@ -589,3 +589,18 @@ def test_json_columns_keep_every_value_as_it_was_given(session: Session, admin: 
     assert innovation.evidence[0]["summary"] == text
     assert adoption.gate["champion"] == text
     assert imports._json_text({"count": 2**70}) == '{"count": 1180591620717411303424}'
+
+
+def test_every_column_the_import_copies_has_a_binary_type_psycopg_knows() -> None:
+    """PostgreSQL's COPY is binary: each column is named to psycopg by its
+    type, and a column of a type it does not know would fail only there."""
+    import psycopg
+    from sqlalchemy.dialects import postgresql
+
+    from app.models import ChallengeFacet
+
+    dialect = postgresql.psycopg.dialect()
+    for model in (*TABLES, ChallengeFacet):
+        for column in model.__table__.columns:  # type: ignore[attr-defined]
+            name = imports._type_name(column.type.compile(dialect=dialect))
+            assert psycopg.adapters.types.get(name) is not None, (model, column.key, name)
