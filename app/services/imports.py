@@ -1089,13 +1089,6 @@ def _type_name(compiled: str) -> str:
     return compiled.split("(")[0].lower()
 
 
-def _json_bytes(value: Any) -> bytes:
-    try:
-        return orjson.dumps(value)
-    except orjson.JSONEncodeError:
-        return json.dumps(value).encode()
-
-
 def _executemany(session: Session, dialect: Dialect, table: Table, rows: list[dict[str, Any]]) -> None:
     compiled = insert(table).compile(dialect=dialect, column_keys=list(rows[0]))
     columns = []  # column by column: map() runs each conversion at C speed
@@ -1120,15 +1113,19 @@ def _executemany(session: Session, dialect: Dialect, table: Table, rows: list[di
         cursor.close()
 
 
-def _json_text(value: Any) -> str:
-    """A JSON column's text, by orjson: json.dumps was the largest single
+def _json_bytes(value: Any) -> bytes:
+    """A JSON column's value, by orjson: json.dumps was the largest single
     part of writing an import's events. The same JSON, but for spacing and
     characters past ASCII written as themselves; json.dumps for what orjson
     refuses (integers past 64 bits)."""
     try:
-        return orjson.dumps(value).decode()
+        return orjson.dumps(value)
     except orjson.JSONEncodeError:
-        return json.dumps(value)
+        return json.dumps(value).encode()
+
+
+def _json_text(value: Any) -> str:
+    return _json_bytes(value).decode()
 
 
 def _plain(value: Any) -> Any:
