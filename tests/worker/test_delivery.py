@@ -200,15 +200,23 @@ def start_worker(database: Database, **env: str) -> subprocess.Popen[bytes]:
     raise AssertionError(f"the worker did not start: {process.communicate()}")
 
 
-def stop_worker(process: subprocess.Popen[bytes]) -> str:
+def stop_worker(process: subprocess.Popen[bytes], *, killed: bool = False) -> str:
+    """Stop a worker as an operator would (SIGTERM) and return what it
+    printed, its last line saying how many it delivered; a worker that did
+    not say so fails here with what it wrote to stderr (unless the test
+    `killed` it)."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
     try:
-        out, _ = process.communicate(timeout=30)
+        out, err = process.communicate(timeout=60)
     except subprocess.TimeoutExpired:
         process.kill()
-        out, _ = process.communicate()
-    return out.decode()
+        out, err = process.communicate()
+    said = out.decode()
+    if not killed:
+        last = said.strip().splitlines()[-1:] or [""]
+        assert last[0].startswith("stopped:"), (process.returncode, said, err.decode()[-3000:])
+    return said
 
 
 def test_each_event_arrives_signed_as_the_feed_shows_it(fresh_database: Database, receiver: Receiver) -> None:
@@ -275,7 +283,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing(fresh_database: Database, re
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
     finally:
-        stop_worker(first)
+        stop_worker(first, killed=True)
     in_flight = {a.event["id"] for a in receiver.arrivals}
     receiver.hold_seconds = 0.0
     receiver.arrivals.clear()
