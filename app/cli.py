@@ -290,7 +290,7 @@ def import_(
         # No cycle collection while a one-shot process imports: the parsed
         # file and what the import learns of each record live to the end,
         # and the collector rescanned that growing heap again and again
-        # (a fifth of a big import's time, with the file frozen out of it)
+        # (over a quarter of a big import's time, with the file frozen out of it)
         # to find next to nothing: 501 objects in cycles after 86,000
         # records (bench/RESULTS.md).
         gc.disable()

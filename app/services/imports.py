@@ -35,14 +35,14 @@ What an import does (API.md, "Bulk import"):
 
 Speed: per chunk, one query per kind for the records its refs name, one for
 the records it refers to; inserts and events go in as one binary COPY
-(PostgreSQL) or one driver executemany (SQLite, with a bigger page cache) per table. The
-services' work per record (validation, checks, event payloads) is done per
-record, in memory; event payloads are built from the validated values
-(records.public_json), not validated again. Records already there are read
-as rows of their columns to be compared (Existing): table objects are made
-only for a chunk where one changes. NUL characters are looked for as each
-record is read, where the error has a place, so the bulk writes need not
-pass app/nul_characters.py's statement hook. bench/RESULTS.md has the numbers.
+(PostgreSQL) or one driver executemany (SQLite, with a bigger page cache) per
+table. The services' work per record (validation, checks, event payloads) is
+done per record, in memory; event payloads are built from the validated values
+(records.public_json), not validated again. Records already there are read as
+rows of their columns to be compared (Existing): table objects are made only
+for a chunk where one changes. NUL characters are looked for as each record is
+read, where the error has a place, so the bulk writes need not pass
+app/nul_characters.py's statement hook. bench/RESULTS.md has the numbers.
 """
 
 import csv
