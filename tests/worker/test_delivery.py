@@ -214,8 +214,8 @@ def stop_worker(process: subprocess.Popen[bytes], *, killed: bool = False) -> st
         out, err = process.communicate()
     said = out.decode()
     if not killed:
-        last = said.strip().splitlines()[-1:] or [""]
-        assert last[0].startswith("stopped:"), (process.returncode, said, err.decode()[-3000:])
+        lines = said.strip().splitlines()
+        assert lines and lines[-1].startswith("stopped:"), (process.returncode, said, err.decode()[-3000:])
     return said
 
 
